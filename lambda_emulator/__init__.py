@@ -1,0 +1,1 @@
+"""A local AWS Lambda execution environment: Runtime, Extensions and Telemetry APIs."""

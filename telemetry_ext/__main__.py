@@ -1,0 +1,18 @@
+"""Entry point: `python -m telemetry_ext`, or the native binary built from it."""
+
+import asyncio
+import logging
+import os
+import sys
+
+from telemetry_ext.app import run
+
+
+def main() -> int:
+    # stderr, not stdout, and never per event: whatever we print comes back to us as `extension` telemetry.
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="telemetry-ext %(levelname)s %(message)s")
+    return asyncio.run(run(os.environ))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

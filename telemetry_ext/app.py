@@ -1,0 +1,121 @@
+"""Composition root: register, read the config, start the listener, subscribe, then serve lifecycle events.
+
+Init errors (a bad setting, a refused subscription, a port in use) go to /init/error with a message that
+names the cause, and the process exits 1. An unexpected error later goes to /exit/error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import uuid
+from collections.abc import Mapping
+from typing import Final
+
+import aiohttp
+
+from telemetry_ext import __version__
+from telemetry_ext.config import Config, LambdaEnv
+from telemetry_ext.errors import ConfigError, LambdaApiError
+from telemetry_ext.lambda_api import ExtensionsApi, Invoke, LifecycleEvent, Shutdown, subscription_request
+from telemetry_ext.lifecycle import Lifecycle, SystemClock
+from telemetry_ext.pipeline.batcher import Batcher, Identity
+from telemetry_ext.pipeline.listener import TelemetryListener
+from telemetry_ext.pipeline.ring_buffer import RingBuffer
+from telemetry_ext.pipeline.sink import S3Sink
+
+log: Final = logging.getLogger("telemetry_ext")
+SIGTERM_DRAIN_MS: Final = 1000
+
+
+async def run(env: Mapping[str, str]) -> int:
+    try:
+        lambda_env = LambdaEnv.from_env(env)
+    except ConfigError as error:
+        log.error("cannot start: %s", error)
+        return 2
+    # No total timeout: /event/next blocks for as long as the environment stays idle or frozen.
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
+        api = ExtensionsApi(http, lambda_env.runtime_api)
+        try:
+            await api.register(lambda_env.extension_name)
+        except (LambdaApiError, aiohttp.ClientError) as error:
+            log.error("cannot register with the Extensions API: %s", error)
+            return 1
+        try:
+            config = Config.from_env(env)
+        except ConfigError as error:
+            return await _fail_init(api, "Extension.ConfigInvalid", f"invalid setting {error}")
+        return await _serve(config, api)
+
+
+async def _serve(config: Config, api: ExtensionsApi) -> int:
+    logging.getLogger("telemetry_ext").setLevel(config.log_level.upper())
+    lifecycle, listener = _assemble(config)
+    try:
+        await listener.start(config.listener_host, config.listener_port)
+        if await api.subscribe(subscription_request(config)) == "not-supported":
+            log.warning("the Telemetry API is not supported here (local mode): no telemetry will arrive")
+    except OSError as error:
+        port = f"TELEMETRY_EXT_LISTENER_PORT={config.listener_port}"
+        return await _fail_init(api, "Extension.ListenerFailed", f"cannot listen ({port}): {error}")
+    except (LambdaApiError, aiohttp.ClientError) as error:
+        return await _fail_init(api, "Extension.SubscribeFailed", f"TELEMETRY_EXT_TYPES/buffering: {error}")
+    try:
+        summary = await _event_loop(api, lifecycle)
+        sys.stderr.write(summary + "\n")  # the one line we always write, whatever the log level
+        return 0
+    except Exception as error:
+        log.exception("unexpected failure")
+        with contextlib.suppress(Exception):
+            await api.exit_error("Extension.UnexpectedError", f"{type(error).__name__}: {error}")
+        return 1
+    finally:
+        await listener.stop()
+
+
+def _assemble(config: Config) -> tuple[Lifecycle, TelemetryListener]:
+    identity = Identity(
+        extension_version=__version__,
+        function_name=config.lambda_env.function_name,
+        function_version=config.lambda_env.function_version,
+        instance_id=uuid.uuid4().hex[:16],
+        prefix=config.prefix,
+    )
+    buffer = RingBuffer(max_events=config.ring_max_events, max_bytes=config.ring_max_bytes)
+    batcher = Batcher(buffer, identity, config.batch_max_bytes, config.max_pending_batches)
+    lifecycle = Lifecycle(config, batcher, S3Sink(config), SystemClock())
+    return lifecycle, TelemetryListener(lifecycle.deliver, config.listener_max_body_bytes)
+
+
+async def _event_loop(api: ExtensionsApi, lifecycle: Lifecycle) -> str:
+    """Serve events until SHUTDOWN (or SIGTERM); return the summary line."""
+    terminated = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
+    while True:
+        event = await _next_or_sigterm(api, terminated)
+        if isinstance(event, Invoke):
+            await lifecycle.on_invoke(event)
+        else:
+            return await lifecycle.on_shutdown(event)
+
+
+async def _next_or_sigterm(api: ExtensionsApi, terminated: asyncio.Event) -> LifecycleEvent:
+    next_event = asyncio.ensure_future(api.next_event())
+    sigterm = asyncio.ensure_future(terminated.wait())
+    await asyncio.wait({next_event, sigterm}, return_when=asyncio.FIRST_COMPLETED)
+    if next_event.done():
+        sigterm.cancel()
+        return next_event.result()
+    next_event.cancel()
+    return Shutdown(reason="sigterm", deadline_ms=int(SystemClock().wall() * 1000) + SIGTERM_DRAIN_MS)
+
+
+async def _fail_init(api: ExtensionsApi, error_type: str, message: str) -> int:
+    log.error("init failed: %s", message)
+    with contextlib.suppress(LambdaApiError, aiohttp.ClientError):
+        await api.init_error(error_type, message)
+    return 1

@@ -1,0 +1,236 @@
+"""The extension's configuration: one frozen object, read from the environment here and nowhere else.
+
+Every `TELEMETRY_EXT_*` setting is declared once in `SETTINGS` (name, default, bounds, meaning); the README's
+table is checked against that list by a test. `Config.from_env` validates everything and raises a
+`ConfigError` that names the variable and what it accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from telemetry_ext.errors import ConfigError
+
+PREFIX: Final = "TELEMETRY_EXT_"
+TELEMETRY_TYPES: Final = frozenset({"platform", "function", "extension"})
+LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+SSE_MODES: Final = ("", "AES256", "aws:kms")
+RESERVED_PORT: Final = 9001
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One environment variable: its field, default and documented meaning (for the README table)."""
+
+    field: str
+    default: str
+    meaning: str
+    low: int | None = None
+    high: int | None = None
+
+    @property
+    def env(self) -> str:
+        return PREFIX + self.field.upper()
+
+
+SETTINGS: Final = (
+    Setting("bucket", "", "S3 bucket for the batches (required)"),
+    Setting("prefix", "telemetry", "key prefix before the partitions"),
+    Setting("types", "platform,function,extension", "Telemetry API types, comma-separated"),
+    Setting("buffer_max_items", "1000", "Telemetry API buffering maxItems", 1_000, 10_000),
+    Setting("buffer_max_bytes", "262144", "Telemetry API buffering maxBytes", 262_144, 1_048_576),
+    Setting("buffer_timeout_ms", "25", "Telemetry API buffering timeoutMs", 25, 30_000),
+    Setting("listener_host", "sandbox.localdomain", "listener bind address (loopback if it does not resolve)"),
+    Setting("listener_port", "9071", "listener port (not 9001)", 1024, 65_535),
+    Setting("listener_max_body_bytes", "4194304", "largest telemetry POST kept", 65_536, 67_108_864),
+    Setting("ring_max_events", "20000", "ring buffer bound in events", 100, 10_000_000),
+    Setting("ring_max_bytes", "8388608", "ring buffer bound in bytes", 65_536, 1_073_741_824),
+    Setting("batch_max_bytes", "4194304", "uncompressed NDJSON bytes per S3 object", 4_096, 67_108_864),
+    Setting("max_pending_batches", "8", "cut batches kept for retry", 1, 1_000),
+    Setting("flush_interval_ms", "10000", "flush on INVOKE when the oldest event is this old", 0, 86_400_000),
+    Setting("flush_budget_ms", "300", "longest wait on S3 before calling /next on INVOKE", 0, 60_000),
+    Setting("shutdown_grace_ms", "300", "longest wait for the last platform.report at SHUTDOWN", 0, 1_500),
+    Setting("shutdown_margin_ms", "200", "exit this long before the SHUTDOWN deadline", 50, 1_500),
+    Setting("s3_timeout_ms", "2000", "timeout of one S3 request", 100, 60_000),
+    Setting("s3_max_attempts", "4", "attempts per batch per flush", 1, 20),
+    Setting("s3_endpoint_url", "", "S3 endpoint override (local S3 servers)"),
+    Setting("sse", "", "server-side encryption: empty, AES256 or aws:kms"),
+    Setting("sse_kms_key_id", "", "KMS key id when TELEMETRY_EXT_SSE=aws:kms"),
+    Setting("expected_bucket_owner", "", "12-digit account id the bucket must belong to"),
+    Setting("log_level", "info", "debug, info, warning or error"),
+)
+_BY_FIELD: Final = {s.field: s for s in SETTINGS}
+_BUCKET_RE: Final = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_ACCOUNT_RE: Final = re.compile(r"^\d{12}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the extension needs to know, validated. Built only by `from_env`."""
+
+    bucket: str
+    prefix: str
+    types: tuple[str, ...]
+    buffer_max_items: int
+    buffer_max_bytes: int
+    buffer_timeout_ms: int
+    listener_host: str
+    listener_port: int
+    listener_max_body_bytes: int
+    ring_max_events: int
+    ring_max_bytes: int
+    batch_max_bytes: int
+    max_pending_batches: int
+    flush_interval_ms: int
+    flush_budget_ms: int
+    shutdown_grace_ms: int
+    shutdown_margin_ms: int
+    s3_timeout_ms: int
+    s3_max_attempts: int
+    s3_endpoint_url: str
+    sse: str
+    sse_kms_key_id: str
+    expected_bucket_owner: str
+    log_level: str
+    lambda_env: LambdaEnv
+    credentials: Credentials | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        values: dict[str, Any] = {s.field: _parse(s, env.get(s.env, s.default).strip()) for s in SETTINGS}
+        config = cls(**values, lambda_env=LambdaEnv.from_env(env), credentials=Credentials.from_env(env))
+        _check_relations(config)
+        return config
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaEnv:
+    """What Lambda itself tells the extension. Read apart from the user's settings so that an extension with
+    a bad setting can still register and report it through /init/error."""
+
+    runtime_api: str
+    extension_name: str
+    function_name: str
+    function_version: str
+    region: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> LambdaEnv:
+        return cls(
+            runtime_api=_required(env, "AWS_LAMBDA_RUNTIME_API"),
+            # The launcher sets this to its own file name, which is the name Lambda expects at /register.
+            extension_name=env.get("LAMBDA_EXTENSION_NAME", "").strip() or "telemetry-ext",
+            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "") or "unknown-function",
+            function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", "") or "$LATEST",
+            region=env.get("AWS_REGION", "") or env.get("AWS_DEFAULT_REGION", "") or "us-east-1",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """The execution role's keys, passed to the S3 client so botocore never walks its credential chain."""
+
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Credentials | None:
+        key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+        if not key or not secret:
+            return None
+        return cls(key, secret, env.get("AWS_SESSION_TOKEN") or None)
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(name, "is not set; Lambda sets it for every extension")
+    return value
+
+
+_Parser = Callable[[Setting, str], object]
+
+
+def _parse(setting: Setting, raw: str) -> object:
+    parser = _PARSERS.get(setting.field, _parse_text)
+    return parser(setting, raw)
+
+
+def _parse_text(setting: Setting, raw: str) -> str:
+    return raw
+
+
+def _parse_int(setting: Setting, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(setting.env, f"{raw!r} is not a whole number") from None
+    assert setting.low is not None and setting.high is not None
+    if not setting.low <= value <= setting.high:
+        raise ConfigError(setting.env, f"{value} is outside {setting.low}..{setting.high}")
+    return value
+
+
+def _parse_bucket(setting: Setting, raw: str) -> str:
+    if not raw:
+        raise ConfigError(setting.env, "is required: the S3 bucket to write telemetry to")
+    if not _BUCKET_RE.match(raw) or ".." in raw:
+        raise ConfigError(setting.env, f"{raw!r} is not a valid S3 bucket name")
+    return raw
+
+
+def _parse_types(setting: Setting, raw: str) -> tuple[str, ...]:
+    types = tuple(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
+    unknown = sorted(set(types) - TELEMETRY_TYPES)
+    if not types or unknown:
+        allowed = ", ".join(sorted(TELEMETRY_TYPES))
+        raise ConfigError(setting.env, f"{raw!r}: give one or more of {allowed}")
+    return types
+
+
+def _parse_choice(choices: tuple[str, ...]) -> _Parser:
+    def parse(setting: Setting, raw: str) -> str:
+        value = raw.lower() if setting.field == "log_level" else raw
+        if value not in choices:
+            raise ConfigError(setting.env, f"{raw!r}: give one of {', '.join(repr(c) for c in choices)}")
+        return value
+
+    return parse
+
+
+def _parse_account(setting: Setting, raw: str) -> str:
+    if raw and not _ACCOUNT_RE.match(raw):
+        raise ConfigError(setting.env, f"{raw!r} is not a 12-digit AWS account id")
+    return raw
+
+
+def _parse_url(setting: Setting, raw: str) -> str:
+    if raw and not raw.startswith(("http://", "https://")):
+        raise ConfigError(setting.env, f"{raw!r} is not an http(s) URL")
+    return raw
+
+
+_PARSERS: Final[dict[str, _Parser]] = {
+    **{s.field: _parse_int for s in SETTINGS if s.low is not None},
+    "bucket": _parse_bucket,
+    "types": _parse_types,
+    "sse": _parse_choice(SSE_MODES),
+    "log_level": _parse_choice(LOG_LEVELS),
+    "expected_bucket_owner": _parse_account,
+    "s3_endpoint_url": _parse_url,
+}
+
+
+def _check_relations(config: Config) -> None:
+    if config.listener_port == RESERVED_PORT:
+        raise ConfigError(_BY_FIELD["listener_port"].env, "9001 is reserved by Lambda")
+    if config.sse == "aws:kms" and not config.sse_kms_key_id:
+        raise ConfigError(_BY_FIELD["sse_kms_key_id"].env, "is required when TELEMETRY_EXT_SSE=aws:kms")
+    if config.sse_kms_key_id and config.sse != "aws:kms":
+        raise ConfigError(_BY_FIELD["sse"].env, "must be aws:kms when TELEMETRY_EXT_SSE_KMS_KEY_ID is set")
+    if config.batch_max_bytes > config.ring_max_bytes:
+        raise ConfigError(_BY_FIELD["batch_max_bytes"].env, "must not exceed TELEMETRY_EXT_RING_MAX_BYTES")

@@ -1,0 +1,1 @@
+"""listener -> ring buffer -> batcher -> sink; flush_policy decides when data moves."""

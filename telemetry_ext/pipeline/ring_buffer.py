@@ -1,0 +1,63 @@
+"""A ring buffer of encoded events, bounded by count and by bytes, that drops the oldest when full.
+
+Pure: no I/O, no clock of its own. Every event pushed carries its arrival time (monotonic seconds, given by
+the caller) so the flush policy can ask how old the oldest buffered event is.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class RingBuffer:
+    """FIFO of `(arrival, line)` pairs. `dropped` counts every event pushed out or refused."""
+
+    max_events: int
+    max_bytes: int
+    dropped: int = 0
+    _items: deque[tuple[float, bytes]] = field(default_factory=deque, repr=False)
+    _bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_events < 1 or self.max_bytes < 1:
+            raise ValueError("a ring buffer needs room for at least one event")
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def oldest_arrival(self) -> float | None:
+        return self._items[0][0] if self._items else None
+
+    def push(self, line: bytes, arrival: float) -> None:
+        """Append one event, dropping the oldest until both bounds hold. An event larger than the whole
+        buffer cannot be kept: it is dropped (and counted) itself."""
+        size = len(line)
+        if size > self.max_bytes:
+            self.dropped += 1
+            return
+        while self._items and (len(self._items) >= self.max_events or self._bytes + size > self.max_bytes):
+            self._bytes -= len(self._items.popleft()[1])
+            self.dropped += 1
+        self._items.append((arrival, line))
+        self._bytes += size
+
+    def take(self, max_bytes: int) -> list[bytes]:
+        """Remove and return the oldest events whose sizes (plus one newline each) fit in `max_bytes`.
+        Always returns at least one event when the buffer is not empty."""
+        taken: list[bytes] = []
+        total = 0
+        while self._items:
+            size = len(self._items[0][1]) + 1
+            if taken and total + size > max_bytes:
+                break
+            line = self._items.popleft()[1]
+            self._bytes -= len(line)
+            taken.append(line)
+            total += size
+        return taken
