@@ -44,17 +44,10 @@ class S3Sink:
             self._opened = asyncio.create_task(self._open())
 
     async def _open(self) -> None:
-        import aioboto3  # deferred: see the module docstring
-        from aiobotocore.config import AioConfig
-
+        # Importing the AWS stack and parsing the S3 service model is CPU work of hundreds of milliseconds
+        # (seconds at 128 MB): done in a thread, so the event loop keeps answering Lambda meanwhile.
+        session, AioConfig = await asyncio.to_thread(_prepare_session, self._config)  # noqa: N806
         config = self._config
-        credentials = config.credentials
-        session = aioboto3.Session(
-            aws_access_key_id=credentials.access_key_id if credentials else None,
-            aws_secret_access_key=credentials.secret_access_key if credentials else None,
-            aws_session_token=credentials.session_token if credentials else None,
-            region_name=config.lambda_env.region,
-        )
         client_config = AioConfig(
             connect_timeout=config.s3_timeout_ms / 1000,
             read_timeout=config.s3_timeout_ms / 1000,
@@ -101,6 +94,24 @@ class S3Sink:
             self._opened.cancel()
         with contextlib.suppress(Exception):
             await self._stack.aclose()
+
+
+def _prepare_session(config: Config) -> tuple[Any, Any]:
+    import aioboto3  # deferred: see the module docstring
+    from aiobotocore.config import AioConfig
+
+    credentials = config.credentials
+    session = aioboto3.Session(
+        aws_access_key_id=credentials.access_key_id if credentials else None,
+        aws_secret_access_key=credentials.secret_access_key if credentials else None,
+        aws_session_token=credentials.session_token if credentials else None,
+        region_name=config.lambda_env.region,
+    )
+    # Load (and cache in this session) what client creation reads from disk: the S3 model and endpoint rules.
+    botocore_session = session._session
+    botocore_session.get_service_model("s3")
+    botocore_session.get_service_data("s3")
+    return session, AioConfig
 
 
 def classify(error: BaseException, key: str) -> RetryableSinkError | FatalSinkError:

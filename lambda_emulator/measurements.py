@@ -1,0 +1,60 @@
+"""What CloudWatch would show, per init, invoke and shutdown, plus per-process figures CloudWatch lacks."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class ProcessRecord:
+    cpu_ms: float
+    peak_rss_mb: float
+
+
+@dataclass(slots=True)
+class InitRecord:
+    phase: str
+    status: str
+    duration_ms: float
+    extensions_ready_ms: dict[str, float] = field(default_factory=dict)
+    """Per extension: init start to its first /next (its share of init)."""
+    runtime_ready_ms: float | None = None
+    error_type: str | None = None
+
+
+@dataclass(slots=True)
+class InvokeRecord:
+    request_id: str
+    status: str
+    duration_ms: float
+    runtime_duration_ms: float
+    post_runtime_extensions_ms: float
+    billed_duration_ms: int
+    max_memory_used_mb: int
+    error_type: str | None = None
+    init: InitRecord | None = None
+    processes: dict[str, ProcessRecord] = field(default_factory=dict)
+    response: bytes = b""
+
+
+@dataclass(slots=True)
+class ExtensionExit:
+    exit_code: int | None
+    exited_in_time: bool
+    cpu_ms: float
+    peak_rss_mb: float
+
+
+@dataclass(slots=True)
+class ShutdownRecord:
+    reason: str
+    duration_ms: float
+    deadline_ms: int
+    extensions: dict[str, ExtensionExit] = field(default_factory=dict)
+
+
+def to_json(record: Any) -> dict[str, Any]:
+    data: dict[str, Any] = asdict(record)
+    data.pop("response", None)
+    return data

@@ -1,0 +1,108 @@
+"""A real S3 server on loopback for the tests: moto_server with SigV4 authentication enforced.
+
+moto checks signatures once IAM auth is on (`INITIAL_NO_AUTH_ACTION_COUNT`): the first three calls, which
+create an IAM user, its access key and its policy, pass unauthenticated; every later request must be signed
+with that key, so a wrong secret gets 403 SignatureDoesNotMatch.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import orjson
+from botocore.config import Config
+
+BOOTSTRAP_ACTIONS = 3
+REGION = "us-east-1"
+ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    access_key: str
+    secret_key: str
+    process: subprocess.Popen[bytes]
+
+    def client(self, secret: str | None = None, endpoint: str | None = None) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=endpoint or self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=secret or self.secret_key,
+            config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+        )
+
+    def new_bucket(self) -> str:
+        name = f"telemetry-{uuid.uuid4().hex[:12]}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def credentials_env(self) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
+
+    def objects(self, bucket: str) -> dict[str, bytes]:
+        client = self.client()
+        keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        return {key: client.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def decode_object(body: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(metadata record, events) of one batch object."""
+    header, *events = (orjson.loads(line) for line in gzip.decompress(body).splitlines())
+    return header["record"], events
+
+
+def start_s3_server() -> S3Server:
+    port = free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(BOOTSTRAP_ACTIONS), "MOTO_PORT": str(port)}
+    moto = Path(sys.executable).with_name("moto_server")
+    process = subprocess.Popen(
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    assert process.stderr is not None
+    for raw in process.stderr:  # wait on the server's own "Running on" line, not on a sleep
+        if b"Running on" in raw:
+            break
+    else:
+        raise RuntimeError("moto_server exited before it was ready")
+    _drain_in_background(process)
+    endpoint = f"http://127.0.0.1:{port}"
+    iam = boto3.client(
+        "iam", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    iam.create_user(UserName="telemetry-ext")
+    key = iam.create_access_key(UserName="telemetry-ext")["AccessKey"]
+    iam.put_user_policy(UserName="telemetry-ext", PolicyName="s3", PolicyDocument=ALLOW_ALL)
+    return S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"], process)
+
+
+def _drain_in_background(process: subprocess.Popen[bytes]) -> None:
+    import threading
+
+    def drain() -> None:
+        assert process.stderr is not None
+        for _ in process.stderr:
+            pass
+
+    threading.Thread(target=drain, daemon=True).start()
