@@ -95,7 +95,10 @@ class Emulator:
         self._new_registry()
         handlers = ApiHandlers(self.runtime, self.registry, self.telemetry, lambda: self.registry.registration_open)
         self._handlers = handlers
-        self._runner = web.AppRunner(build_app(handlers), access_log=None, handle_signals=False)
+        # Long-polls (/next) of processes that are gone must not hold the server's cleanup for 60 s.
+        self._runner = web.AppRunner(
+            build_app(handlers), access_log=None, handle_signals=False, handler_cancellation=True, shutdown_timeout=1
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -323,7 +326,8 @@ class Emulator:
                 process.kill_group()
             waits.append(process.exited())
         remaining = started + SHUTDOWN_TOTAL_S - time.monotonic()
-        await asyncio.wait([asyncio.ensure_future(w) for w in waits], timeout=max(0.0, remaining))
+        if waits:
+            await asyncio.wait([asyncio.ensure_future(w) for w in waits], timeout=max(0.0, remaining))
         for process in self.extensions:
             in_time = not process.alive
             process.kill_group()

@@ -47,7 +47,7 @@ async def run_invoke(emulator: Emulator, payload: bytes) -> InvokeRecord:
     emulator.telemetry.emit("platform.runtimeDone", _runtime_done(invocation, outcome, t0, t3))
     if outcome.reset_reason is None:
         outcome = await _wait_extensions(emulator, deadline)
-    t4 = time.monotonic()
+    t4 = time.monotonic() if emulator.registry.subscribed("INVOKE") else t3
     record = InvokeRecord(
         request_id=invocation.request_id,
         status=outcome.status,

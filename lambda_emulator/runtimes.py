@@ -11,7 +11,8 @@ SIMULATED_RUNTIME = Path(__file__).with_name("sim_runtime.py")
 
 
 class RuntimeSpec(Protocol):
-    version: str
+    @property
+    def version(self) -> str: ...
 
     def command(self) -> list[str]: ...
     def environment(self) -> dict[str, str]: ...

@@ -113,6 +113,7 @@ class Lifecycle:
             buffered_bytes=buffer.nbytes,
             oldest_arrival=buffer.oldest_arrival(),
             pending_batches=len(self._batcher.pending),
+            sink_ready=self._sink.ready,
         )
 
     def _until(self, deadline_ms: int) -> float:

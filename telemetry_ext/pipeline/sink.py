@@ -43,12 +43,17 @@ class S3Sink:
         if self._opened is None:
             self._opened = asyncio.create_task(self._open())
 
+    @property
+    def ready(self) -> bool:
+        """The client is built: a PUT can start at once."""
+        return self._opened is not None and self._opened.done() and self._client is not None
+
     async def _open(self) -> None:
         # Importing the AWS stack and parsing the S3 service model is CPU work of hundreds of milliseconds
         # (seconds at 128 MB): done in a thread, so the event loop keeps answering Lambda meanwhile.
-        session, AioConfig = await asyncio.to_thread(_prepare_session, self._config)  # noqa: N806
+        session, aio_config = await asyncio.to_thread(_prepare_session, self._config)
         config = self._config
-        client_config = AioConfig(
+        client_config = aio_config(
             connect_timeout=config.s3_timeout_ms / 1000,
             read_timeout=config.s3_timeout_ms / 1000,
             retries={"total_max_attempts": 1},
@@ -107,10 +112,12 @@ def _prepare_session(config: Config) -> tuple[Any, Any]:
         aws_session_token=credentials.session_token if credentials else None,
         region_name=config.lambda_env.region,
     )
-    # Load (and cache in this session) what client creation reads from disk: the S3 model and endpoint rules.
-    botocore_session = session._session
-    botocore_session.get_service_model("s3")
-    botocore_session.get_service_data("s3")
+    # Load what client creation reads from disk (the S3 model, its endpoint rules, the partitions) into the
+    # session's loader cache, so that creating the client on the event loop later parses no JSON.
+    loader = session._session.get_component("data_loader")
+    for type_name in ("service-2", "endpoint-rule-set-1"):
+        loader.load_service_model("s3", type_name)
+    loader.load_data("partitions")
     return session, AioConfig
 
 

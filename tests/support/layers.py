@@ -1,16 +1,18 @@
-"""Layers for the tests: the interpreted flavour assembled from the source tree, without a build."""
+"""Layers for the tests: each flavour of the extension as a layer directory the emulator can unpack."""
 
 from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def source_layer(folder: Path) -> Path:
-    """extensions/telemetry-ext (the real launcher) + telemetry-ext/python/telemetry_ext -> the source."""
+    """The interpreted flavour without a build: the real launcher + a link to the source package."""
     (folder / "extensions").mkdir(parents=True)
     shutil.copy2(REPO / "layer" / "extensions" / "telemetry-ext", folder / "extensions" / "telemetry-ext")
     python = folder / "telemetry-ext" / "python"
@@ -19,6 +21,16 @@ def source_layer(folder: Path) -> Path:
     return folder
 
 
-def source_env() -> dict[str, str]:
-    """The source flavour runs on the test's interpreter, which has the dependencies installed."""
-    return {"TELEMETRY_EXT_PYTHON": sys.executable}
+@dataclass(frozen=True)
+class Flavour:
+    name: str
+    build: Callable[[Path], Path]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def layer(self, tmp_path: Path) -> Path:
+        return self.build(tmp_path / f"layer-{self.name}")
+
+
+# The source flavour runs on the test's interpreter, which has the dependencies installed.
+SOURCE = Flavour("source", source_layer, {"TELEMETRY_EXT_PYTHON": sys.executable})
+FLAVOURS = [SOURCE]

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command (README, CI): set up, run every static gate, then every test tier. The tests start what
+# they need themselves (a moto S3 server with SigV4 on, fault proxies, the Lambda emulator).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/check
+.venv/bin/pytest "$@"

@@ -1,0 +1,214 @@
+"""An HTTP/1.1 proxy in front of the S3 server that injects scripted faults.
+
+It forwards each request unchanged (Host included, so SigV4 signatures stay valid) and keeps client
+connections alive like a real server, so the client's connection pool is exercised. Faults, consumed in order,
+one per request: an error status with an S3 error body, a delay, or a reset (RST, no answer).
+`drop_idle_connections()` closes every idle keep-alive connection, as S3 does while Lambda keeps the
+environment frozen. It runs in its own thread, so async tests and subprocesses can both use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+FaultKind = Literal["status", "delay", "reset"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    kind: FaultKind
+    status: int = 503
+    code: str = "SlowDown"
+    seconds: float = 0.0
+    method: str | None = None
+    """Only requests with this method consume the fault (None: any)."""
+
+
+@dataclass(slots=True)
+class ProxyStats:
+    requests: dict[str, int] = field(default_factory=dict)
+    faults: dict[str, int] = field(default_factory=dict)
+    forwarded: int = 0
+
+
+class FaultProxy:
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self._upstream = (upstream_host, upstream_port)
+        self._faults: deque[Fault] = deque()
+        self._lock = threading.Lock()
+        self._idle: set[asyncio.StreamWriter] = set()
+        self.stats = ProxyStats()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.port = 0
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FaultProxy:
+        self._thread.start()
+        self._ready.wait()
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    async def _shutdown(self) -> None:
+        self._server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def inject(self, fault: Fault, times: int = 1) -> None:
+        with self._lock:
+            self._faults.extend([fault] * times)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def drop_idle_connections(self) -> None:
+        done = threading.Event()
+
+        def close_all() -> None:
+            for writer in list(self._idle):
+                writer.close()
+            self._idle.clear()
+            done.set()
+
+        self._loop.call_soon_threadsafe(close_all)
+        done.wait(timeout=5)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+
+    def _next_fault(self, method: str) -> Fault | None:
+        with self._lock:
+            for index, fault in enumerate(self._faults):
+                if fault.method in (None, method):
+                    del self._faults[index]
+                    return fault
+        return None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                self._idle.add(writer)
+                head = await reader.readuntil(b"\r\n\r\n")
+                self._idle.discard(writer)
+                method = head.split(b" ", 1)[0].decode()
+                self.stats.requests[method] = self.stats.requests.get(method, 0) + 1
+                if b"expect: 100-continue" in head.lower():
+                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    head = _without_header(head, b"expect")
+                body = await reader.readexactly(_content_length(head))
+                fault = self._next_fault(method)
+                if fault is not None:
+                    self.stats.faults[fault.kind] = self.stats.faults.get(fault.kind, 0) + 1
+                    if fault.kind == "reset":
+                        _reset(writer)
+                        return
+                    if fault.kind == "status":
+                        writer.write(_error_response(fault.status, fault.code))
+                        await writer.drain()
+                        continue
+                    await asyncio.sleep(fault.seconds)
+                writer.write(await self._forward(head, body))
+                await writer.drain()
+                self.stats.forwarded += 1
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            self._idle.discard(writer)
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _forward(self, head: bytes, body: bytes) -> bytes:
+        reader, writer = await asyncio.open_connection(*self._upstream)
+        try:
+            writer.write(_with_connection_close(head) + body)
+            await writer.drain()
+            response = await reader.read()
+        finally:
+            writer.close()
+        return _reframe(response, head.split(b" ", 1)[0] == b"HEAD")
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0
+
+
+def _without_header(head: bytes, name: bytes) -> bytes:
+    lines = head.rstrip(b"\r\n").split(b"\r\n")
+    kept = [lines[0]] + [line for line in lines[1:] if line.split(b":", 1)[0].strip().lower() != name]
+    return b"\r\n".join(kept) + b"\r\n\r\n"
+
+
+def _with_connection_close(head: bytes) -> bytes:
+    return _without_header(head, b"connection")[:-2] + b"Connection: close\r\n\r\n"
+
+
+def _reframe(response: bytes, head_request: bool) -> bytes:
+    """The upstream answered with Connection: close; give the client a keep-alive-able response."""
+    head, _, body = response.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status_line, headers = lines[0], lines[1:]
+    names = {h.split(b":", 1)[0].strip().lower() for h in headers}
+    if b"transfer-encoding" in names:
+        body = _dechunk(body)
+    kept = [h for h in headers if h.split(b":", 1)[0].strip().lower() not in (b"connection", b"transfer-encoding")]
+    if not head_request:
+        kept = [h for h in kept if h.split(b":", 1)[0].strip().lower() != b"content-length"]
+        kept.append(b"Content-Length: %d" % len(body))
+    return b"\r\n".join([status_line, *kept]) + b"\r\n\r\n" + (b"" if head_request else body)
+
+
+def _dechunk(body: bytes) -> bytes:
+    out = bytearray()
+    while body:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += body[:size]
+        body = body[size + 2 :]
+    return bytes(out)
+
+
+def _error_response(status: int, code: str) -> bytes:
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+        f"<Message>injected by the fault proxy</Message><RequestId>fault</RequestId></Error>"
+    ).encode()
+    return (
+        f"HTTP/1.1 {status} Injected\r\nContent-Type: application/xml\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with RST: the client sees 'connection reset by peer', as after a dropped connection."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.close()
