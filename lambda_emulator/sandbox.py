@@ -141,11 +141,9 @@ class CgroupSandbox(Sandbox):
         return int((self._group("memory") / "memory.max_usage_in_bytes").read_text())
 
     def oom_kills(self) -> int:
-        for line in (self._group("memory") / "memory.oom_control").read_text().splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill":
-                return int(value)
-        return 0
+        """OOM kills in the environment: counted where the kill happened, the group or a process's own."""
+        group = self._group("memory")
+        return sum(_oom_kill_count(path) for path in [group, *group.glob("*/")])
 
     def destroy(self) -> None:
         super().destroy()
@@ -162,6 +160,15 @@ def create_sandbox(memory_mb: int, use_cgroups: bool | None = None) -> Sandbox:
     if use_cgroups is None:
         use_cgroups = cgroups_available()
     return CgroupSandbox(memory_mb) if use_cgroups else Sandbox()
+
+
+def _oom_kill_count(group: Path) -> int:
+    with contextlib.suppress(OSError):
+        for line in (group / "memory.oom_control").read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+    return 0
 
 
 def _write(path: Path, value: int) -> None:
