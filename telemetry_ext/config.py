@@ -131,7 +131,7 @@ class LambdaEnv:
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """The execution role's keys, passed to the S3 client so botocore never walks its credential chain."""
+    """The execution role's keys (Lambda sets them for every function), used to sign S3 requests."""
 
     access_key_id: str = field(repr=False)
     secret_access_key: str = field(repr=False)

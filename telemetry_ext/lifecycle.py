@@ -69,7 +69,6 @@ class Lifecycle:
             self._last_report.set()
 
     async def on_invoke(self, invoke: Invoke) -> None:
-        self._sink.open_soon()  # the first INVOKE builds the S3 client, concurrently with the function
         self._last_request = invoke.request_id
         self._last_report.clear()
         decision = flush_policy.on_invoke(
@@ -113,7 +112,6 @@ class Lifecycle:
             buffered_bytes=buffer.nbytes,
             oldest_arrival=buffer.oldest_arrival(),
             pending_batches=len(self._batcher.pending),
-            sink_ready=self._sink.ready,
         )
 
     def _until(self, deadline_ms: int) -> float:

@@ -2,8 +2,7 @@
 
 - INVOKE: flush when a batch is waiting for a retry, when the oldest buffered event has waited
   `interval`, or when a full batch is buffered. The flush runs concurrently with the function; the extension
-  waits for it at most `budget` (never past the function's deadline less a margin, and not at all while the S3
-  client is still being built) before calling /next,
+  waits for it at most `budget` (and never past the function's deadline less a margin) before calling /next,
   so S3 never holds the function up for longer than that. What is not written stays for the next chance.
 - SHUTDOWN: give Lambda up to `grace` to deliver the last `platform.report` (it is produced only after every
   extension has called /next, so it arrives after the thaw), then drain everything, exiting `margin`
@@ -33,8 +32,6 @@ class BufferState:
     buffered_bytes: int
     oldest_arrival: float | None
     pending_batches: int
-    sink_ready: bool = True
-    """False while the S3 client is still being built: a flush cannot finish soon, so waiting is useless."""
 
 
 class FlushReason(Enum):
@@ -67,7 +64,7 @@ def on_invoke(policy: FlushPolicy, state: BufferState, now: float, until_deadlin
     """`now` is monotonic seconds (the clock of `oldest_arrival`); `until_deadline_s` is the function's time
     left as given by the INVOKE event's `deadlineMs`."""
     wait = max(0.0, min(policy.budget_s, until_deadline_s - policy.shutdown_margin_s))
-    return FlushDecision(_reason(policy, state, now), wait if state.sink_ready else 0.0)
+    return FlushDecision(_reason(policy, state, now), wait)
 
 
 def _reason(policy: FlushPolicy, state: BufferState, now: float) -> FlushReason:

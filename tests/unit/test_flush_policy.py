@@ -59,11 +59,3 @@ def test_shutdown_without_a_report_to_wait_for_drains_at_once() -> None:
 def test_shutdown_past_its_deadline_has_no_time_left() -> None:
     plan = on_shutdown(POLICY, until_deadline_s=-1, awaiting_report=True)
     assert plan.grace_s == 0 and plan.drain_s == 0
-
-
-def test_no_wait_before_next_while_the_sink_is_not_ready() -> None:
-    not_ready = BufferState(
-        buffered_events=0, buffered_bytes=0, oldest_arrival=None, pending_batches=1, sink_ready=False
-    )
-    decision = on_invoke(POLICY, not_ready, 100, until_deadline_s=3)
-    assert decision.flush and decision.wait_s == 0
