@@ -229,7 +229,7 @@ class Emulator:
         self.registry.registration_open = False
         ready = {a.name: (a.ready_at - started) * 1000 for a in self.registry.agents.values() if a.ready_at}
         runtime_ready = (self.runtime.next_at - started) * 1000 if self.runtime.next_at else None
-        return InitRecord(phase, "success", _ms_since(started), ready, runtime_ready)
+        return InitRecord(phase, "success", _ms_since(started), ready, runtime_ready, processes=self.process_figures())
 
     def _init_done(self) -> bool:
         return self.runtime.waiting and self.registry.all_waiting()

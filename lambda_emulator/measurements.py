@@ -21,6 +21,8 @@ class InitRecord:
     """Per extension: init start to its first /next (its share of init)."""
     runtime_ready_ms: float | None = None
     error_type: str | None = None
+    processes: dict[str, ProcessRecord] = field(default_factory=dict)
+    """Each process's CPU time and peak memory when init ended."""
 
 
 @dataclass(slots=True)

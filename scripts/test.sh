@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/check
+# The integration tests run the native layer too: build it (reused when nothing changed since).
+scripts/build.sh --arch x86_64 --flavor native
 .venv/bin/pytest "$@"

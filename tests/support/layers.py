@@ -31,6 +31,20 @@ class Flavour:
         return self.build(tmp_path / f"layer-{self.name}")
 
 
+def built_layer(name: str) -> Callable[[Path], Path]:
+    """A zip from scripts/build.sh; scripts/test.sh builds it before the tests. Missing: fail, never skip."""
+
+    def locate(folder: Path) -> Path:
+        path = REPO / "dist" / f"telemetry-ext-{name}.zip"
+        if not path.exists():
+            arch, flavour = name.rsplit("-", 1)[1], name.rsplit("-", 1)[0]
+            raise FileNotFoundError(f"{path} is missing: run scripts/build.sh --arch {arch} --flavor {flavour}")
+        return path
+
+    return locate
+
+
 # The source flavour runs on the test's interpreter, which has the dependencies installed.
 SOURCE = Flavour("source", source_layer, {"TELEMETRY_EXT_PYTHON": sys.executable})
-FLAVOURS = [SOURCE]
+NATIVE = Flavour("native", built_layer("native-x86_64"))
+FLAVOURS = [SOURCE, NATIVE]

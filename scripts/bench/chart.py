@@ -1,0 +1,39 @@
+"""compare.png: a dashboard like the seed's (duration, PostRuntime, memory, cold start), one colour per variant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+COLOURS = {"none": "#7f7f7f", "interpreted": "#1f77b4", "native": "#d62728"}
+PANELS = (
+    ("Duration (ms)", ("duration_avg_ms", "duration_max_ms"), ("avg", "max")),
+    ("PostRuntimeExtensionsDuration (ms)", ("post_runtime_avg_ms", "post_runtime_max_ms"), ("avg", "max")),
+    ("Max memory used (MB)", ("memory_used_max_mb",), ("max",)),
+    ("Cold start: init duration (ms)", ("init_avg_ms", "init_max_ms"), ("avg", "max")),
+)
+
+
+def draw(figures: dict[str, Any], memory_mb: int, target: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    variants = [v for v in ("none", "interpreted", "native") if v in figures]
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.8))
+    for axis, (title, keys, labels) in zip(axes, PANELS, strict=True):
+        width = 0.8 / len(variants)
+        for index, variant in enumerate(variants):
+            values = [figures[variant].get(key) or 0 for key in keys]
+            positions = [k + index * width for k in range(len(keys))]
+            bars = axis.bar(positions, values, width, label=variant, color=COLOURS[variant])
+            axis.bar_label(bars, fmt="%.3g", fontsize=7)
+        axis.set_xticks([k + width * (len(variants) - 1) / 2 for k in range(len(keys))], labels)
+        axis.set_title(title, fontsize=10)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"telemetry-ext at {memory_mb} MB: no extension vs interpreted vs native (local emulator)")
+    fig.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,176 @@
+"""Aggregate the sessions into the comparison's columns; render the Markdown table and check the targets."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+SEED_ANCHORS = (
+    "Seed anchors (AWS blog, CloudWatch, 128 MB, .NET handler sleeping 500 ms): Rust EventCollector PostRuntime "
+    "avg 1.08 ms / max 555 ms, +19 MB memory, +95 ms cold start, 12.3 MB binary; .NET NativeAOT 0.77 / 297 ms, "
+    "36.4 MB."
+)
+TARGETS = (
+    ("PostRuntime avg ≤ 1 ms", "post_runtime_avg_ms", 1.0),
+    ("PostRuntime max ≤ 20 ms", "post_runtime_max_ms", 20.0),
+    ("avg duration within 1 % of no extension", "duration_delta_pct", 1.0),
+    ("init CPU ≤ 0.5 x interpreted", "init_cpu_ratio", 0.5),
+    ("peak RSS ≤ 19 MB", "ext_peak_rss_mb", 19.0),
+    ("zip ≤ 12.3 MB", "zip_mb", 12.3),
+)
+EXTENSION = "telemetry-ext"
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
+def _p99(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def summarise(sessions: list[dict[str, Any]], builds: dict[str, dict[str, Any]], memory_mb: int) -> dict[str, Any]:
+    """Per variant: the figures of the table, from every session of that variant at `memory_mb`."""
+    out: dict[str, Any] = {}
+    for variant in ("none", "interpreted", "native"):
+        mine = [s for s in sessions if s["variant"] == variant and s["memory_mb"] == memory_mb]
+        if mine:
+            out[variant] = _variant(mine, builds.get(variant, {}))
+    base = out.get("none")
+    for figures in out.values():
+        if base:
+            figures["init_added_ms"] = _diff(figures["init_median_ms"], base["init_median_ms"])
+            figures["duration_delta_ms"] = _diff(figures["duration_avg_ms"], base["duration_avg_ms"])
+            figures["duration_delta_pct"] = round(100 * figures["duration_delta_ms"] / base["duration_avg_ms"], 2)
+            figures["memory_used_delta_mb"] = _diff(figures["memory_used_max_mb"], base["memory_used_max_mb"])
+    if "native" in out and "interpreted" in out:
+        out["ratios_native_over_interpreted"] = _ratios(out["native"], out["interpreted"])
+        out["native"]["init_cpu_ratio"] = out["ratios_native_over_interpreted"]["init_cpu"]
+    return out
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return round(a - b, 3) if a is not None and b is not None else None
+
+
+def _variant(sessions: list[dict[str, Any]], build: dict[str, Any]) -> dict[str, Any]:
+    invokes = [i for s in sessions for i in s["invokes"]]
+    post = [i["post_runtime_extensions_ms"] for i in invokes]
+    durations = [i["duration_ms"] for i in invokes]
+    inits = [s["init"]["duration_ms"] for s in sessions]
+    figures: dict[str, Any] = {
+        "sessions": len(sessions),
+        "invocations": len(invokes),
+        "zip_mb": round(build["zip_bytes"] / 1e6, 2) if build else None,
+        "unzipped_mb": round(build["unzipped_bytes"] / 1e6, 2) if build else None,
+        "build_s": build.get("build_seconds") if build else None,
+        "init_median_ms": _median(inits),
+        "init_avg_ms": round(statistics.fmean(inits), 1),
+        "init_max_ms": max(inits),
+        "duration_avg_ms": round(statistics.fmean(durations), 3),
+        "duration_max_ms": max(durations),
+        "post_runtime_avg_ms": round(statistics.fmean(post), 3),
+        "post_runtime_p99_ms": _p99(post),
+        "post_runtime_max_ms": max(post),
+        "memory_used_max_mb": max(i["max_memory_used_mb"] for i in invokes),
+        "reports_in_s3": sum(s["s3"]["reports"] for s in sessions),
+        "s3_objects": sum(s["s3"]["objects"] for s in sessions),
+    }
+    if any(s["init"]["extensions_ready_ms"] for s in sessions):
+        figures.update(_extension_figures(sessions))
+    return figures
+
+
+def _extension_figures(sessions: list[dict[str, Any]]) -> dict[str, Any]:
+    ready, init_cpu, per_invoke, rss = [], [], [], []
+    totals: dict[str, int] = {"received": 0, "written": 0, "dropped": 0, "lambda_dropped": 0, "retries": 0}
+    for session in sessions:
+        ready.append(session["init"]["extensions_ready_ms"][EXTENSION])
+        name = next(n for n in session["init"]["processes"] if n.startswith("ext-"))
+        cpu_at_init = session["init"]["processes"][name]["cpu_ms"]
+        init_cpu.append(cpu_at_init)
+        last = session["invokes"][-1]["processes"][name]["cpu_ms"]
+        per_invoke.append((last - cpu_at_init) / len(session["invokes"]))
+        rss.append(session["shutdown"]["extensions"][name]["peak_rss_mb"])
+        for key in totals:
+            totals[key] += session["extension_summary"].get(key, 0)
+    return {
+        "ext_ready_median_ms": _median(ready),
+        "ext_init_cpu_median_ms": _median(init_cpu),
+        "ext_cpu_per_invoke_ms": _median(per_invoke),
+        "ext_peak_rss_mb": _median(rss),
+        "events": totals,
+        "exited_in_time": all(e["exited_in_time"] for s in sessions for e in s["shutdown"]["extensions"].values()),
+    }
+
+
+def _ratios(native: dict[str, Any], interpreted: dict[str, Any]) -> dict[str, float | None]:
+    def ratio(key: str) -> float | None:
+        a, b = native.get(key), interpreted.get(key)
+        return round(a / b, 3) if a is not None and b else None
+
+    return {
+        "zip_size": ratio("zip_mb"),
+        "init_cpu": ratio("ext_init_cpu_median_ms"),
+        "peak_rss": ratio("ext_peak_rss_mb"),
+        "cpu_per_invoke": ratio("ext_cpu_per_invoke_ms"),
+    }
+
+
+ROWS = (
+    ("layer zip / unzipped (MB)", ("zip_mb", "unzipped_mb")),
+    ("build time (s)", ("build_s",)),
+    ("cold start (init) median / avg / max (ms)", ("init_median_ms", "init_avg_ms", "init_max_ms")),
+    ("init added vs no extension, median (ms)", ("init_added_ms",)),
+    ("extension ready (to first /next) median (ms)", ("ext_ready_median_ms",)),
+    ("extension init CPU median (ms)", ("ext_init_cpu_median_ms",)),
+    ("PostRuntimeExtensionsDuration avg / p99 / max (ms)",
+     ("post_runtime_avg_ms", "post_runtime_p99_ms", "post_runtime_max_ms")),
+    ("duration avg / max (ms)", ("duration_avg_ms", "duration_max_ms")),
+    ("avg duration delta vs none (ms / %)", ("duration_delta_ms", "duration_delta_pct")),
+    ("extension peak RSS median (MB)", ("ext_peak_rss_mb",)),
+    ("extension CPU per invoke median (ms)", ("ext_cpu_per_invoke_ms",)),
+    ("max memory used / delta vs none (MB)", ("memory_used_max_mb", "memory_used_delta_mb")),
+    ("S3 objects (PUTs that landed)", ("s3_objects",)),
+    ("platform.report in S3 / invocations", ("reports_in_s3", "invocations")),
+)  # fmt: skip
+
+
+def markdown(figures_by_memory: dict[int, dict[str, Any]], context: dict[str, Any]) -> str:
+    lines = ["# Native vs interpreted vs no extension", ""]
+    lines += [f"- {key}: {value}" for key, value in context.items()]
+    lines += ["", SEED_ANCHORS, ""]
+    for memory, figures in figures_by_memory.items():
+        variants = [v for v in ("none", "interpreted", "native") if v in figures]
+        lines += [f"## {memory} MB", "", "| | " + " | ".join(variants) + " |", "|---" * (len(variants) + 1) + "|"]
+        for label, keys in ROWS:
+            cells = [" / ".join(_cell(figures[v].get(k)) for k in keys) for v in variants]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        for variant in variants:
+            events = figures[variant].get("events")
+            if events:
+                keys = ("received", "written", "dropped", "lambda_dropped", "retries")
+                counts = " / ".join(str(events[k]) for k in keys)
+                label = f"events {variant}: received / written / dropped / lambda dropped / retries"
+                lines.append(f"| {label} | {counts} |" + " |" * (len(variants) - 1))
+        ratios = figures.get("ratios_native_over_interpreted")
+        if ratios:
+            lines += ["", "Native / interpreted: " + ", ".join(f"{k} {_cell(v)}" for k, v in ratios.items())]
+        if "native" in figures:
+            lines += ["", "Targets (native):", ""]
+            for name, key, limit in TARGETS:
+                value = figures["native"].get(key)
+                verdict = "n/a" if value is None else ("met" if value <= limit else f"MISSED ({_cell(value)})")
+                lines.append(f"- {name}: {verdict}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)

@@ -1,0 +1,81 @@
+"""Run the seed workload three ways, interleaved: no extension, interpreted layer, native layer.
+
+One "session" = cold start, N invokes with a freeze between them, SHUTDOWN. Rounds repeat the three variants
+in the same order (A B C A B C ...), so machine drift touches them alike, and give several cold starts per
+variant. Every session writes to its own bucket on a real S3 server (moto, SigV4), which is read back.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from lambda_emulator.cli import SessionResult, run_session  # noqa: E402
+from lambda_emulator.environment import EmulatorConfig  # noqa: E402
+from lambda_emulator.runtimes import AwsLambdaRic  # noqa: E402
+from tests.support.s3 import S3Server, decode_object  # noqa: E402
+
+HANDLER = REPO / "tests" / "handlers" / "header_counter.py"
+PAYLOAD = b'{"headers": {"accept": "*/*", "host": "example.com", "user-agent": "bench"}}'
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    layer: Path | None
+    env: dict[str, str]
+
+
+def variants(dist: Path, arch: str) -> list[Variant]:
+    return [
+        Variant("none", None, {}),
+        Variant(
+            "interpreted", dist / f"telemetry-ext-interpreted-{arch}.zip", {"TELEMETRY_EXT_PYTHON": sys.executable}
+        ),
+        Variant("native", dist / f"telemetry-ext-native-{arch}.zip", {}),
+    ]
+
+
+async def run_one(
+    variant: Variant, s3: S3Server, memory_mb: int, invocations: int, sleep_ms: int, progress: Any
+) -> dict[str, Any]:
+    bucket = s3.new_bucket()
+    env = {
+        **variant.env,
+        **s3.credentials_env(),
+        "TELEMETRY_EXT_BUCKET": bucket,
+        "TELEMETRY_EXT_S3_ENDPOINT_URL": s3.endpoint,
+        "SLEEP_MS": str(sleep_ms),
+    }
+    config = EmulatorConfig(
+        runtime=AwsLambdaRic(HANDLER),
+        layer=variant.layer,
+        memory_mb=memory_mb,
+        timeout_s=max(3.0, sleep_ms / 1000 + 3),
+        env=env,
+        function_name="header-counter",
+    )
+    result = await run_session(config, invocations, PAYLOAD, progress)
+    return {"variant": variant.name, "memory_mb": memory_mb, **result.to_json(), **s3_figures(s3, bucket, result)}
+
+
+def s3_figures(s3: S3Server, bucket: str, result: SessionResult) -> dict[str, Any]:
+    objects = s3.objects(bucket)
+    events = [event for body in objects.values() for event in decode_object(body)[1]]
+    types = Counter(event["type"] for event in events)
+    summary: dict[str, int] = {}
+    for lines in result.extension_output.values():
+        for line in lines:
+            if "telemetry-ext shutdown" in line:
+                pairs = (field.split("=", 1) for field in line.split()[2:])
+                summary = {key: int(value) for key, value in pairs if value.isdigit()}
+    return {
+        "s3": {"objects": len(objects), "events": len(events), "reports": types.get("platform.report", 0)},
+        "extension_summary": summary,
+    }
