@@ -15,8 +15,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Final
 
-import aiohttp
-
 from telemetry_ext import __version__
 from telemetry_ext.config import Config, LambdaEnv
 from telemetry_ext.errors import ConfigError, LambdaApiError
@@ -37,19 +35,20 @@ async def run(env: Mapping[str, str]) -> int:
     except ConfigError as error:
         log.error("cannot start: %s", error)
         return 2
-    # No total timeout: /event/next blocks for as long as the environment stays idle or frozen.
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
-        api = ExtensionsApi(http, lambda_env.runtime_api)
-        try:
-            await api.register(lambda_env.extension_name)
-        except (LambdaApiError, aiohttp.ClientError) as error:
-            log.error("cannot register with the Extensions API: %s", error)
-            return 1
-        try:
-            config = Config.from_env(env)
-        except ConfigError as error:
-            return await _fail_init(api, "Extension.ConfigInvalid", f"invalid setting {error}")
+    api = ExtensionsApi(lambda_env.runtime_api)
+    try:
+        await api.register(lambda_env.extension_name)
+    except LambdaApiError as error:
+        log.error("cannot register with the Extensions API: %s", error)
+        return 1
+    try:
+        config = Config.from_env(env)
+    except ConfigError as error:
+        return await _fail_init(api, "Extension.ConfigInvalid", f"invalid setting {error}")
+    try:
         return await _serve(config, api)
+    finally:
+        api.close()
 
 
 async def _serve(config: Config, api: ExtensionsApi) -> int:
@@ -62,7 +61,7 @@ async def _serve(config: Config, api: ExtensionsApi) -> int:
     except OSError as error:
         port = f"TELEMETRY_EXT_LISTENER_PORT={config.listener_port}"
         return await _fail_init(api, "Extension.ListenerFailed", f"cannot listen ({port}): {error}")
-    except (LambdaApiError, aiohttp.ClientError) as error:
+    except LambdaApiError as error:
         return await _fail_init(api, "Extension.SubscribeFailed", f"TELEMETRY_EXT_TYPES/buffering: {error}")
     try:
         summary = await _event_loop(api, lifecycle)
@@ -116,6 +115,6 @@ async def _next_or_sigterm(api: ExtensionsApi, terminated: asyncio.Event) -> Lif
 
 async def _fail_init(api: ExtensionsApi, error_type: str, message: str) -> int:
     log.error("init failed: %s", message)
-    with contextlib.suppress(LambdaApiError, aiohttp.ClientError):
+    with contextlib.suppress(LambdaApiError):
         await api.init_error(error_type, message)
     return 1

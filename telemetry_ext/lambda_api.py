@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal, NotRequired, TypedDict
 
-import aiohttp
 import orjson
 
 from telemetry_ext.config import Config
 from telemetry_ext.errors import LambdaApiError
+from telemetry_ext.http import Connection, HttpError, Response
 
 EXTENSION_API: Final = "2020-01-01"
 TELEMETRY_API: Final = "2022-07-01"
@@ -80,23 +80,22 @@ SubscribeOutcome = Literal["subscribed", "not-supported"]
 
 
 class ExtensionsApi:
-    """One extension's calls. `session` must have no total timeout: /next may block for hours."""
+    """One extension's calls, on one keep-alive connection to the API (calls are sequential). /next has no
+    timeout: it may block for hours while the environment stays idle or frozen."""
 
-    def __init__(self, session: aiohttp.ClientSession, runtime_api: str) -> None:
-        self._session = session
-        self._base = f"http://{runtime_api}"
+    def __init__(self, runtime_api: str) -> None:
+        host, _, port = runtime_api.rpartition(":")
+        self._connection = Connection(host or runtime_api, int(port) if port.isdigit() else 80)
         self._id = ""
 
     async def register(self, name: str) -> Registration:
-        url = f"{self._base}/{EXTENSION_API}/extension/register"
         headers = {"Lambda-Extension-Name": name, "Content-Type": "application/json"}
         body = orjson.dumps({"events": ["INVOKE", "SHUTDOWN"]})
-        async with self._session.post(url, data=body, headers=headers) as response:
-            payload = await _expect(response, "register", 200)
-        self._id = response.headers.get(_ID_HEADER, "")
+        response = await self._call("register", "POST", f"/{EXTENSION_API}/extension/register", headers, body, 200)
+        self._id = response.headers.get(_ID_HEADER.lower(), "")
         if not self._id:
             raise LambdaApiError("register", f"no {_ID_HEADER} header in the answer")
-        details = orjson.loads(payload) if payload else {}
+        details = orjson.loads(response.body) if response.body else {}
         return Registration(
             extension_id=self._id,
             function_name=str(details.get("functionName", "")),
@@ -104,16 +103,15 @@ class ExtensionsApi:
         )
 
     async def subscribe(self, request: dict[str, object]) -> SubscribeOutcome:
-        url = f"{self._base}/{TELEMETRY_API}/telemetry"
         headers = {_ID_HEADER: self._id, "Content-Type": "application/json"}
-        async with self._session.put(url, data=orjson.dumps(request), headers=headers) as response:
-            await _expect(response, "telemetry subscribe", 200, 202)
+        path = f"/{TELEMETRY_API}/telemetry"
+        response = await self._call("telemetry subscribe", "PUT", path, headers, orjson.dumps(request), 200, 202)
         return "subscribed" if response.status == 200 else "not-supported"
 
     async def next_event(self) -> LifecycleEvent:
-        url = f"{self._base}/{EXTENSION_API}/extension/event/next"
-        async with self._session.get(url, headers={_ID_HEADER: self._id}) as response:
-            return parse_next_event(await _expect(response, "event/next", 200))
+        path = f"/{EXTENSION_API}/extension/event/next"
+        response = await self._call("event/next", "GET", path, {_ID_HEADER: self._id}, b"", 200)
+        return parse_next_event(response.body)
 
     async def init_error(self, error_type: str, message: str) -> None:
         await self._report_error("init/error", error_type, message)
@@ -122,16 +120,21 @@ class ExtensionsApi:
         await self._report_error("exit/error", error_type, message)
 
     async def _report_error(self, call: str, error_type: str, message: str) -> None:
-        url = f"{self._base}/{EXTENSION_API}/extension/{call}"
         headers = {_ID_HEADER: self._id, "Lambda-Extension-Function-Error-Type": error_type}
         body = orjson.dumps({"errorType": error_type, "errorMessage": message})
-        async with self._session.post(url, data=body, headers=headers) as response:
-            await _expect(response, call, 202, 200)
+        await self._call(call, "POST", f"/{EXTENSION_API}/extension/{call}", headers, body, 202, 200)
 
+    async def _call(
+        self, call: str, method: str, path: str, headers: dict[str, str], body: bytes, *statuses: int
+    ) -> Response:
+        try:
+            response = await self._connection.request(method, path, headers, body)
+        except HttpError as error:
+            raise LambdaApiError(call, str(error)) from None
+        if response.status not in statuses:
+            detail = response.body[:300].decode("utf-8", "replace")
+            raise LambdaApiError(call, f"HTTP {response.status}: {detail}")
+        return response
 
-async def _expect(response: aiohttp.ClientResponse, call: str, *statuses: int) -> bytes:
-    body = await response.read()
-    if response.status not in statuses:
-        detail = body[:300].decode("utf-8", "replace")
-        raise LambdaApiError(call, f"HTTP {response.status}: {detail}")
-    return body
+    def close(self) -> None:
+        self._connection.close()

@@ -151,8 +151,8 @@ def markdown(figures_by_memory: dict[int, dict[str, Any]], context: dict[str, An
         for variant in variants:
             events = figures[variant].get("events")
             if events:
-                keys = ("received", "written", "dropped", "lambda_dropped", "retries")
-                counts = " / ".join(str(events[k]) for k in keys)
+                names = ("received", "written", "dropped", "lambda_dropped", "retries")
+                counts = " / ".join(str(events[n]) for n in names)
                 label = f"events {variant}: received / written / dropped / lambda dropped / retries"
                 lines.append(f"| {label} | {counts} |" + " |" * (len(variants) - 1))
         ratios = figures.get("ratios_native_over_interpreted")

@@ -1,4 +1,4 @@
-"""The Telemetry API listener: an aiohttp server that answers every POST with 200 at once.
+"""The Telemetry API listener: answers every POST with 200 at once, then decodes it.
 
 A non-2xx answer makes Lambda re-deliver the same batch (lambda-api.md §2.2), so even a body we cannot parse
 gets 200 and is counted instead. Bodies over the size cap are read to the end (so the connection stays
@@ -13,12 +13,10 @@ import socket
 from collections.abc import Callable
 from typing import Final
 
-from aiohttp import web
-
+from telemetry_ext import http
 from telemetry_ext.events import UNPARSABLE, DecodedBatch, decode_batch
 
 LOOPBACK: Final = "127.0.0.1"
-_CHUNK: Final = 65_536
 _RESOLVE_TIMEOUT_S: Final = 1.0
 
 Deliver = Callable[[DecodedBatch], None]
@@ -41,46 +39,18 @@ class TelemetryListener:
     def __init__(self, deliver: Deliver, max_body_bytes: int) -> None:
         self._deliver = deliver
         self._max_body = max_body_bytes
-        self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
         self.address = ""
 
     async def start(self, host: str, port: int) -> None:
-        # Our own bound, not aiohttp's: its limit answers 413, which makes Lambda resend the batch forever.
-        app = web.Application(client_max_size=2**62)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
         address = await bind_address(host)
-        site = web.TCPSite(self._runner, address, port, reuse_address=True)
-        await site.start()
+        self._server = await http.serve_ok(address, port, self._handle, self._max_body)
         self.address = f"{address}:{port}"
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._server is not None:
+            await http.wait_closed(self._server)
+            self._server = None
 
-    async def _handle(self, request: web.Request) -> web.Response:
-        body = await self._read_capped(request)
+    def _handle(self, body: bytes | None) -> None:
         self._deliver(decode_batch(body) if body is not None else UNPARSABLE)
-        return web.Response(status=200)
-
-    async def _read_capped(self, request: web.Request) -> bytes | None:
-        """The whole body, or None when it exceeds the cap (the rest is read and thrown away)."""
-        if request.content_length is not None and request.content_length > self._max_body:
-            await _discard(request)
-            return None
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := await request.content.read(_CHUNK):
-            size += len(chunk)
-            if size > self._max_body:
-                await _discard(request)
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-
-async def _discard(request: web.Request) -> None:
-    while await request.content.read(_CHUNK):
-        pass

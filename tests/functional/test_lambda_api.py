@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import orjson
 import pytest
 from aiohttp import web
@@ -44,8 +43,9 @@ async def api() -> AsyncIterator[tuple[ExtensionsApi, RecordingApi]]:
     app.router.add_route("*", "/{tail:.*}", recording.handle)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    async with aiohttp.ClientSession() as session:
-        yield ExtensionsApi(session, f"127.0.0.1:{server.port}"), recording
+    client = ExtensionsApi(f"127.0.0.1:{server.port}")
+    yield client, recording
+    client.close()
     await server.close()
 
 
