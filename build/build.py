@@ -86,10 +86,8 @@ def nuitka_options() -> list[str]:
 
 def build_native(arch: str, layer: Path) -> None:
     if ARCHES[arch] != os.uname().machine:
-        raise BuildError(
-            f"the native {arch} build runs in an {arch} build root under qemu, which is not automated yet "
-            "(build/README.md, 'arm64'); build --flavor interpreted for arm64, or build on an arm64 machine"
-        )
+        build_native_in_root(arch, layer)
+        return
     require_tools("gcc", "objdump", "patchelf", "ccache")
     python = builder_python(arch)
     work = DIST / "build" / f"native-{arch}"
@@ -107,6 +105,57 @@ def build_native(arch: str, layer: Path) -> None:
     run(python, "-m", "nuitka", *nuitka_options(), f"--output-dir={work}", REPO / "telemetry_ext", env=env, cwd=work)
     program = layer / "telemetry-ext" / "bin"
     shutil.copytree(work / "telemetry_ext.dist", program)
+
+
+def arm64_root() -> Path:
+    """The arm64 build root (build/arm64-root.sh creates it once, ~4 to 15 min, then it is reused)."""
+    result = subprocess.run([str(REPO / "build" / "arm64-root.sh")], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"cannot create the arm64 build root: {result.stderr.strip()[-500:]}")
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def build_native_in_root(arch: str, layer: Path) -> None:
+    """Nuitka and gcc run inside a Debian arm64 root under qemu-user (binfmt_misc): slow, but the result is
+    built by the target's own toolchain against the target's own libraries."""
+    if arch != "arm64":
+        raise BuildError(f"no build root for {arch}")
+    root = arm64_root()
+    phase(f"arm64 build root: {root}")
+    inside = root / "build"
+    shutil.rmtree(inside / "src", ignore_errors=True)
+    (inside / "src").mkdir(parents=True)
+    shutil.copytree(
+        REPO / "telemetry_ext", inside / "src" / "telemetry_ext", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("glibc_compat.c", "nuitka-options.txt", "requirements-runtime.txt"):
+        shutil.copy2(REPO / "build" / name, inside / "src" / name)
+    for name in ("resolv.conf", "pip.conf"):
+        if Path("/etc", name).exists():
+            shutil.copy2(Path("/etc", name), root / "etc" / name)
+    options = " ".join(nuitka_options())
+    script = f"""set -eu
+cd /build/src
+if [ ! -x /build/venv/bin/python ] || ! cmp -s requirements-runtime.txt /build/venv/.requirements; then
+    python3.11 -m venv --clear /build/venv
+    /build/venv/bin/pip install -q --disable-pip-version-check {NUITKA} -r requirements-runtime.txt
+    cp requirements-runtime.txt /build/venv/.requirements
+fi
+gcc -O2 -fPIC -c glibc_compat.c -o glibc_compat.o
+rm -rf /build/out
+LDFLAGS="-Wl,--wrap=hypot /build/src/glibc_compat.o" NUITKA_CACHE_DIR=/build/nuitka-cache CCACHE_DIR=/build/ccache \
+    /build/venv/bin/python -m nuitka {options} --output-dir=/build/out telemetry_ext
+"""
+    mounts = [root / "proc", root / "dev"]
+    run("mount", "-t", "proc", "proc", mounts[0])
+    run("mount", "--bind", "/dev", mounts[1])
+    try:
+        phase("compiling inside the arm64 root under qemu (tens of minutes the first time)")
+        run("chroot", root, "/bin/sh", "-c", script)
+    finally:
+        for mount in reversed(mounts):
+            subprocess.run(["umount", "-l", str(mount)], check=False)
+    shutil.copytree(inside / "out" / "telemetry_ext.dist", layer / "telemetry-ext" / "bin")
 
 
 def build_interpreted(arch: str, layer: Path, python_version: str) -> None:

@@ -46,6 +46,7 @@ def is_elf(path: Path) -> bool:
 
 def highest_glibc(path: Path) -> tuple[int, ...] | None:
     """The highest GLIBC_x.y symbol version a file needs (its dynamic symbol table), or None."""
+    # binutils' objdump reads the dynamic symbols of any architecture's ELF (x86_64 and aarch64 alike)
     dump = subprocess.run(["objdump", "-T", str(path)], capture_output=True, check=False).stdout
     versions = [tuple(int(g) for g in m.groups() if g is not None) for m in _GLIBC.finditer(dump)]
     return max(versions) if versions else None

@@ -63,6 +63,8 @@ async def _serve(config: Config, api: ExtensionsApi) -> int:
         return await _fail_init(api, "Extension.ListenerFailed", f"cannot listen ({port}): {error}")
     except LambdaApiError as error:
         return await _fail_init(api, "Extension.SubscribeFailed", f"TELEMETRY_EXT_TYPES/buffering: {error}")
+    except Exception as error:  # whatever else fails during init is still reported, never a silent crash
+        return await _fail_init(api, "Extension.InitFailed", f"{type(error).__name__}: {error}")
     try:
         summary = await _event_loop(api, lifecycle)
         sys.stderr.write(summary + "\n")  # the one line we always write, whatever the log level
