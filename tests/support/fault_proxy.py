@@ -45,6 +45,9 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._idle: set[asyncio.StreamWriter] = set()
         self.stats = ProxyStats()
+        self.bucket_owner: str | None = None
+        """When set, a request naming another x-amz-expected-bucket-owner gets 403 AccessDenied, as S3 answers
+        (moto does not check the header)."""
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -98,6 +101,15 @@ class FaultProxy:
         self._ready.set()
         self._loop.run_forever()
 
+    def _owner_mismatch(self, head: bytes) -> Fault | None:
+        if self.bucket_owner is None:
+            return None
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"x-amz-expected-bucket-owner" and value.strip().decode() != self.bucket_owner:
+                return Fault("status", 403, "AccessDenied")
+        return None
+
     def _next_fault(self, method: str) -> Fault | None:
         with self._lock:
             for index, fault in enumerate(self._faults):
@@ -118,7 +130,7 @@ class FaultProxy:
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                     head = _without_header(head, b"expect")
                 body = await reader.readexactly(_content_length(head))
-                fault = self._next_fault(method)
+                fault = self._next_fault(method) or self._owner_mismatch(head)
                 if fault is not None:
                     self.stats.faults[fault.kind] = self.stats.faults.get(fault.kind, 0) + 1
                     if fault.kind == "reset":

@@ -1,4 +1,10 @@
+import time
+import tracemalloc
+
+import orjson
 import pytest
+
+from telemetry_ext.events import decode_batch
 
 from telemetry_ext.pipeline.ring_buffer import RingBuffer
 
@@ -50,3 +56,19 @@ def test_memory_stays_bounded_under_a_flood() -> None:
 def test_a_buffer_without_room_is_refused() -> None:
     with pytest.raises(ValueError):
         RingBuffer(max_events=0, max_bytes=10)
+
+
+def test_memory_held_matches_the_bytes_counted_for_decoded_events() -> None:
+    buffer = RingBuffer(max_events=5_000, max_bytes=10_000_000)
+    tracemalloc.start()
+    try:
+        for batch in range(20):
+            events = [{"time": "t", "type": "function", "record": f"line {batch}.{i}"} for i in range(1000)]
+            for line in decode_batch(orjson.dumps(events)).lines:
+                buffer.push(line, time.monotonic())
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # per event: the line, its bytes header and the (arrival, line) tuple; never the encoder's spare capacity
+    assert len(buffer) == 5_000
+    assert held < buffer.nbytes + 5_000 * 200
