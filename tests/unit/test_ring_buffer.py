@@ -5,7 +5,6 @@ import orjson
 import pytest
 
 from telemetry_ext.events import decode_batch
-
 from telemetry_ext.pipeline.ring_buffer import RingBuffer
 
 
