@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -48,3 +49,9 @@ def built_layer(name: str) -> Callable[[Path], Path]:
 SOURCE = Flavour("source", source_layer, {"TELEMETRY_EXT_PYTHON": sys.executable})
 NATIVE = Flavour("native", built_layer("native-x86_64"))
 FLAVOURS = [SOURCE, NATIVE]
+
+# The arm64 binary, run under qemu-user through binfmt_misc, its C library from the arm64 build root.
+# scripts/check-arm64.sh sets TELEMETRY_EXT_ARM64_ROOT (too slow to build for every CI run: build/README.md).
+ARM64_ROOT = os.environ.get("TELEMETRY_EXT_ARM64_ROOT")
+if ARM64_ROOT:
+    FLAVOURS.append(Flavour("native-arm64", built_layer("native-arm64"), {"QEMU_LD_PREFIX": ARM64_ROOT}))
