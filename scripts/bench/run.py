@@ -20,6 +20,7 @@ from lambda_emulator.cli import SessionResult, run_session  # noqa: E402
 from lambda_emulator.environment import EmulatorConfig  # noqa: E402
 from lambda_emulator.runtimes import AwsLambdaRic  # noqa: E402
 from tests.support.s3 import S3Server, decode_object  # noqa: E402
+from tests.support.summary import parse_summary  # noqa: E402
 
 HANDLER = REPO / "tests" / "handlers" / "header_counter.py"
 PAYLOAD = b'{"headers": {"accept": "*/*", "host": "example.com", "user-agent": "bench"}}'
@@ -69,12 +70,7 @@ def s3_figures(s3: S3Server, bucket: str, result: SessionResult) -> dict[str, An
     objects = s3.objects(bucket)
     events = [event for body in objects.values() for event in decode_object(body)[1]]
     types = Counter(event["type"] for event in events)
-    summary: dict[str, int] = {}
-    for lines in result.extension_output.values():
-        for line in lines:
-            if "telemetry-ext shutdown" in line:
-                pairs = (field.split("=", 1) for field in line.split()[2:])
-                summary = {key: int(value) for key, value in pairs if value.isdigit()}
+    summary = parse_summary(line for lines in result.extension_output.values() for line in lines)
     return {
         "s3": {"objects": len(objects), "events": len(events), "reports": types.get("platform.report", 0)},
         "extension_summary": summary,

@@ -14,6 +14,7 @@ from lambda_emulator.errors import InitFailed
 from lambda_emulator.runtimes import SimulatedRuntime
 from tests.support.layers import FLAVOURS, Flavour
 from tests.support.s3 import S3Server, decode_object
+from tests.support.summary import parse_summary
 
 pytestmark = pytest.mark.integration
 
@@ -26,13 +27,6 @@ def extension_env(s3: S3Server, bucket: str, flavour: Flavour, **settings: str) 
         "TELEMETRY_EXT_S3_ENDPOINT_URL": s3.endpoint,
         **{f"TELEMETRY_EXT_{k.upper()}": v for k, v in settings.items()},
     }
-
-
-def summary_line(emulator: Emulator) -> dict[str, int]:
-    """The counters of the extension's shutdown line, as numbers."""
-    (line,) = [text for p in emulator.extensions for text in p.output if "telemetry-ext shutdown" in text]
-    pairs = (field.split("=", 1) for field in line.split()[2:])
-    return {key: int(value) for key, value in pairs if value.isdigit()}
 
 
 def stored(s3: S3Server, bucket: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -54,7 +48,7 @@ async def test_every_event_reaches_s3_exactly_once(
         invokes = [await emulator.invoke(orjson.dumps({"log_lines": 3, "sleep_ms": 20})) for _ in range(5)]
         shutdown = await emulator.shutdown()
         emitted = list(emulator.telemetry.emitted)
-        summary = summary_line(emulator)
+        summary = parse_summary(line for p in emulator.extensions for line in p.output)
     # THEN it exited by itself, in time
     assert [i.status for i in invokes] == ["success"] * 5
     (exit_record,) = shutdown.extensions.values()

@@ -20,6 +20,7 @@ from lambda_emulator.runtimes import SimulatedRuntime
 from tests.support.fault_proxy import FaultProxy
 from tests.support.layers import REPO, Flavour
 from tests.support.s3 import S3Server, decode_object
+from tests.support.summary import parse_summary
 
 RESULTS = REPO / "dist" / "reliability" / "results.jsonl"
 Hook = Callable[[Emulator, int], Awaitable[None]]
@@ -97,19 +98,11 @@ async def run_case(
         emitted=emitted,
         stored=[event for _, events in batches for event in events],
         metadata=[meta for meta, _ in batches],
-        summary=summary_of(output),
+        summary=parse_summary(output),
         output=output,
         puts=proxy.stats.requests.get("PUT", 0),
         objects=objects,
     )
-
-
-def summary_of(output: list[str]) -> dict[str, int]:
-    for line in output:
-        if "telemetry-ext shutdown" in line:
-            pairs = (item.split("=", 1) for item in line.split()[2:])
-            return {key: int(value) for key, value in pairs if value.isdigit()}
-    return {}
 
 
 def report(case: str, flavour: Flavour, outcome: Outcome, result: str = "pass", **figures: Any) -> None:
