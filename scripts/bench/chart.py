@@ -28,7 +28,7 @@ def draw(figures: dict[str, Any], memory_mb: int, target: Path) -> None:
             values = [figures[variant].get(key) or 0 for key in keys]
             positions = [k + index * width for k in range(len(keys))]
             bars = axis.bar(positions, values, width, label=variant, color=COLOURS[variant])
-            axis.bar_label(bars, fmt="%.3g", fontsize=7)
+            axis.bar_label(bars, fmt="%.4g", fontsize=7)
         axis.set_xticks([k + width * (len(variants) - 1) / 2 for k in range(len(keys))], labels)
         axis.set_title(title, fontsize=10)
     axes[0].legend(fontsize=8)
