@@ -60,6 +60,16 @@ def require_tools(*tools: str) -> None:
         raise BuildError(f"missing tool(s): {', '.join(still)}")
 
 
+def require_python_headers() -> None:
+    """Nuitka compiles against Python.h: on a fresh Debian machine that is the python3-dev package."""
+    import sysconfig
+
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
+        phase("installing python3-dev (Python.h) from Debian's packages")
+        run("apt-get", "update", "-qq")
+        run("apt-get", "install", "-y", "-qq", "python3-dev")
+
+
 def inputs_newest() -> float:
     paths = [*(REPO / "telemetry_ext").rglob("*.py"), *(REPO / "build").iterdir(), REPO / "layer" / "extensions"]
     return max(p.stat().st_mtime for p in paths if p.is_file() or p.is_dir())
@@ -89,6 +99,7 @@ def build_native(arch: str, layer: Path) -> None:
         build_native_in_root(arch, layer)
         return
     require_tools("gcc", "objdump", "patchelf", "ccache")
+    require_python_headers()
     python = builder_python(arch)
     work = DIST / "build" / f"native-{arch}"
     work.mkdir(parents=True, exist_ok=True)
