@@ -141,7 +141,9 @@ def build_native_in_root(arch: str, layer: Path) -> None:
     )
     for name in ("glibc_compat.c", "nuitka-options.txt", "requirements-runtime.txt"):
         shutil.copy2(REPO / "build" / name, inside / "src" / name)
-    for name in ("resolv.conf", "pip.conf"):
+    # The root reaches PyPI the way this host does: its resolver, its pip settings, and its trust store (which
+    # may hold a CA for the network's TLS proxy that Debian's bundle in the root lacks).
+    for name in ("resolv.conf", "pip.conf", "ssl/certs/ca-certificates.crt"):
         if Path("/etc", name).exists():
             shutil.copy2(Path("/etc", name), root / "etc" / name)
     options = " ".join(nuitka_options())
