@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: the extension (from source) under the local Lambda emulator, with a real
-# S3 server on loopback, running the HeaderCounter function through AWS's awslambdaric. Prints the emulator's
-# measurements and what the extension wrote to S3.
+# The main job on embedded defaults: a short version of the comparison (scripts/compare.sh). It builds both
+# layers (or reuses them), starts a real S3 server on loopback, runs the HeaderCounter function through AWS's
+# awslambdaric in the local Lambda emulator at 128 MB three ways (no extension, interpreted, native), reads
+# back what reached S3, and prints the table. Pass compare options to change it (e.g. --invocations 40).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec .venv/bin/python scripts/demo.py "$@"
+exec .venv/bin/python scripts/bench/compare.py --invocations 10 --rounds 1 --out dist/run "$@"
