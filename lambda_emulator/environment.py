@@ -26,9 +26,10 @@ from aiohttp import web
 from lambda_emulator import records
 from lambda_emulator.errors import InitFailed
 from lambda_emulator.extensions_api import ExtensionRegistry, FunctionInfo
+from lambda_emulator.init_phase import run_init
 from lambda_emulator.invoke import run_invoke
 from lambda_emulator.launch import Process, launch
-from lambda_emulator.layer import extension_environment, extension_executables, function_environment, unpack_layer
+from lambda_emulator.layer import extension_executables, function_environment, unpack_layer
 from lambda_emulator.measurements import ExtensionExit, InitRecord, InvokeRecord, ProcessRecord, ShutdownRecord
 from lambda_emulator.notify import Notifier
 from lambda_emulator.routes import ApiHandlers, build_app
@@ -73,7 +74,7 @@ class Emulator:
         self.invocations: list[InvokeRecord] = []
         self.inits: list[InitRecord] = []
         self.shutdown_record: ShutdownRecord | None = None
-        self._generation = 0
+        self.generation = 0
         self._watchers: list[asyncio.Task[None]] = []
         self._invoke_marks: dict[str, int] = {}
         self._runtime_mark = 0
@@ -109,7 +110,7 @@ class Emulator:
     async def __aexit__(self, *exc: object) -> None:
         if self.shutdown_record is None and self._initialised:
             await self.shutdown()
-        for process in self._all_processes():
+        for process in self.all_processes():
             process.kill_group()
         await self.telemetry.close()
         for watcher in self._watchers:
@@ -136,7 +137,7 @@ class Emulator:
         if hasattr(self, "_handlers"):
             self._handlers.registry = self.registry
 
-    async def _launch(self, *args: Any, **kwargs: Any) -> Process:
+    async def launch(self, *args: Any, **kwargs: Any) -> Process:
         process = await launch(*args, **kwargs)
         self._watchers.append(asyncio.create_task(self._notify_exit(process)))
         return process
@@ -145,7 +146,7 @@ class Emulator:
         await process.process.wait()
         self.notifier.notify()
 
-    def _all_processes(self) -> list[Process]:
+    def all_processes(self) -> list[Process]:
         return [*self.extensions, *([self.runtime_process] if self.runtime_process else [])]
 
     # -- environment variables ---------------------------------------------------------------------------
@@ -180,14 +181,14 @@ class Emulator:
 
     async def _init(self, phase: str) -> InitRecord:
         started = time.monotonic()
-        self._generation += 1
+        self.generation += 1
         self._needs_init = False
         self._initialised = True
-        if self._generation > 1:
+        if self.generation > 1:
             self._new_generation()
         self.telemetry.emit("platform.initStart", records.init_start(self, phase))
         try:
-            record = await self._run_init(phase, started)
+            record = await run_init(self, phase, started)
         except InitFailed as failure:
             record = InitRecord(phase, failure.status, _ms_since(started), error_type=failure.error_type)
             self._emit_init_end(record)
@@ -199,62 +200,6 @@ class Emulator:
         self.inits.append(record)
         self._pending_init = record
         return record
-
-    async def _run_init(self, phase: str, started: float) -> InitRecord:
-        deadline = started + self.config.init_timeout_s
-        function_env = self.function_env()
-        ext_env = extension_environment(function_env)
-        self.extensions = [
-            await self._launch(
-                f"ext-{path.name}-{self._generation}",
-                [str(path)],
-                ext_env,
-                self.opt,
-                self.sandbox,
-                lambda line: self.telemetry.emit("extension", line),
-                label=path.name,
-            )
-            for path in extension_executables(self.opt)
-        ]
-        await self._wait_or_fail(self.registry.external_registered, deadline, "extensions to register")
-        self.runtime_process = await self._launch(
-            f"runtime-{self._generation}",
-            self.config.runtime.command(),
-            function_env,
-            self.task_root,
-            self.sandbox,
-            lambda line: self.telemetry.emit("function", line),
-        )
-        await self._wait_or_fail(self._init_done, deadline, "the runtime and every extension to call /next")
-        self.registry.registration_open = False
-        ready = {a.name: (a.ready_at - started) * 1000 for a in self.registry.agents.values() if a.ready_at}
-        runtime_ready = (self.runtime.next_at - started) * 1000 if self.runtime.next_at else None
-        return InitRecord(phase, "success", _ms_since(started), ready, runtime_ready, processes=self.process_figures())
-
-    def _init_done(self) -> bool:
-        return self.runtime.waiting and self.registry.all_waiting()
-
-    async def _wait_or_fail(self, condition: Any, deadline: float, what: str) -> None:
-        def settled() -> bool:
-            return bool(condition()) or self._init_failure() is not None
-
-        if not await self.notifier.wait_until(settled, max(0.0, deadline - time.monotonic())):
-            raise InitFailed("timeout", "Sandbox.Timeout", f"init timed out waiting for {what}")
-        failure = self._init_failure()
-        if failure is not None:
-            raise failure
-
-    def _init_failure(self) -> InitFailed | None:
-        agent = self.registry.failed()
-        if agent is not None:
-            return InitFailed("error", "Extension.InitError", f"{agent.name}: {agent.error_body!r}")
-        if self.runtime.init_error is not None:
-            return InitFailed("error", self.runtime.init_error[0], "the runtime reported an init error")
-        for process in self._all_processes():
-            if not process.alive:
-                kind = "Runtime.ExitError" if process is self.runtime_process else "Extension.Crash"
-                return InitFailed("error", kind, f"{process.name} exited with {process.process.returncode}")
-        return None
 
     def _emit_init_end(self, record: InitRecord) -> None:
         self.telemetry.emit("platform.initRuntimeDone", records.init_runtime_done(record))
@@ -281,7 +226,7 @@ class Emulator:
     async def ensure_initialised(self) -> InitRecord | None:
         if not self._needs_init:
             return None
-        phase = "init" if self._generation == 0 else "invoke"
+        phase = "init" if self.generation == 0 else "invoke"
         return await self._init(phase)
 
     def take_pending_init(self) -> InitRecord | None:
@@ -297,7 +242,7 @@ class Emulator:
 
     def process_figures(self) -> dict[str, ProcessRecord]:
         figures = {}
-        for process in self._all_processes():
+        for process in self.all_processes():
             measured = self.sandbox.figures(process.name)
             figures[process.name] = ProcessRecord(round(measured.cpu_ms, 3), round(measured.peak_rss_bytes / 2**20, 2))
         return figures
@@ -350,7 +295,7 @@ class Emulator:
         await process.exited()
 
     async def _kill_everything(self) -> None:
-        for process in self._all_processes():
+        for process in self.all_processes():
             process.kill_group()
             await process.exited()
 
