@@ -6,7 +6,7 @@ set -euo pipefail
 root="${TELEMETRY_EXT_CACHE:-$HOME/.cache/telemetry-ext}/arm64-root"
 # Installed in a second step, inside the root with /proc mounted: done by debootstrap itself, python3.11's
 # postinst failed under qemu ("Failure while configuring base packages").
-packages="python3.11 python3.11-dev python3.11-venv libpython3.11-dev gcc binutils patchelf ccache ca-certificates"
+packages="python3.11 python3.11-dev python3.11-venv libpython3.11-dev libexpat1-dev gcc binutils patchelf ccache ca-certificates"
 
 if [ -f "$root/.complete" ]; then echo "$root"; exit 0; fi
 for tool in debootstrap qemu-aarch64-static update-binfmts; do

@@ -60,6 +60,13 @@ def require_tools(*tools: str) -> None:
         raise BuildError(f"missing tool(s): {', '.join(still)}")
 
 
+def link_flags(static_libs: Path | str, shim: Path | str) -> str:
+    """Keep the program at GLIBC <= 2.34 when built on glibc 2.36 (see build/glibc_compat.c): libraries from
+    `static_libs` first (libexpat.a there, so expat is linked in and its calls can be redirected), and the
+    two symbols newer than 2.34 (hypot, arc4random_buf) redirected to the shim."""
+    return f"-L{static_libs} -Wl,--wrap=hypot -Wl,--wrap=arc4random_buf {shim}"
+
+
 def require_python_headers() -> None:
     """Nuitka compiles against Python.h: on a fresh Debian machine that is the python3-dev package."""
     import sysconfig
@@ -67,7 +74,7 @@ def require_python_headers() -> None:
     if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
         phase("installing python3-dev (Python.h) from Debian's packages")
         run("apt-get", "update", "-qq")
-        run("apt-get", "install", "-y", "-qq", "python3-dev")
+        run("apt-get", "install", "-y", "-qq", "python3-dev", "libexpat1-dev")
 
 
 def inputs_newest() -> float:
@@ -105,9 +112,15 @@ def build_native(arch: str, layer: Path) -> None:
     work.mkdir(parents=True, exist_ok=True)
     shim = work / "glibc_compat.o"
     run("gcc", "-O2", "-fPIC", "-c", REPO / "build" / "glibc_compat.c", "-o", shim)
+    static = work / "static-libs"
+    static.mkdir(exist_ok=True)
+    expat = Path(f"/usr/lib/{ARCHES[arch]}-linux-gnu/libexpat.a")
+    if expat.exists():
+        (static / "libexpat.a").unlink(missing_ok=True)
+        (static / "libexpat.a").symlink_to(expat)
     env = {
         **os.environ,
-        "LDFLAGS": f"-Wl,--wrap=hypot {shim}",  # see build/glibc_compat.c
+        "LDFLAGS": link_flags(static, shim),
         "NUITKA_CACHE_DIR": str(CACHE / "nuitka"),
         "CCACHE_DIR": str(CACHE / "ccache"),
         "PYTHONPATH": str(REPO),
@@ -155,9 +168,12 @@ if [ ! -x /build/venv/bin/python ] || ! cmp -s requirements-runtime.txt /build/v
     cp requirements-runtime.txt /build/venv/.requirements
 fi
 gcc -O2 -fPIC -c glibc_compat.c -o glibc_compat.o
+dpkg -s libexpat1-dev >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q libexpat1-dev
+mkdir -p /build/static-libs && ln -sf /usr/lib/aarch64-linux-gnu/libexpat.a /build/static-libs/libexpat.a
 rm -rf /build/out
-LDFLAGS="-Wl,--wrap=hypot /build/src/glibc_compat.o" NUITKA_CACHE_DIR=/build/nuitka-cache CCACHE_DIR=/build/ccache \
-    /build/venv/bin/python -m nuitka {options} --output-dir=/build/out telemetry_ext
+export LDFLAGS="{link_flags("/build/static-libs", "/build/src/glibc_compat.o")}"
+export NUITKA_CACHE_DIR=/build/nuitka-cache CCACHE_DIR=/build/ccache
+/build/venv/bin/python -m nuitka {options} --output-dir=/build/out telemetry_ext
 """
     mounts = [root / "proc", root / "dev"]
     run("mount", "-t", "proc", "proc", mounts[0])

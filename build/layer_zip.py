@@ -45,9 +45,13 @@ def is_elf(path: Path) -> bool:
 
 
 def highest_glibc(path: Path) -> tuple[int, ...] | None:
-    """The highest GLIBC_x.y symbol version a file needs (its dynamic symbol table), or None."""
-    # binutils' objdump reads the dynamic symbols of any architecture's ELF (x86_64 and aarch64 alike)
-    dump = subprocess.run(["objdump", "-T", str(path)], capture_output=True, check=False).stdout
+    """The highest GLIBC_x.y version a file needs, or None: from its dynamic symbols (-T) and from its version
+    references (-p). The loader checks every version reference, even one no symbol uses any more, so a
+    symbol-only check can pass a library that will not load."""
+    # binutils' objdump reads ELF files of any architecture (x86_64 and aarch64 alike)
+    dump = b"".join(
+        subprocess.run(["objdump", flag, str(path)], capture_output=True, check=False).stdout for flag in ("-T", "-p")
+    )
     versions = [tuple(int(g) for g in m.groups() if g is not None) for m in _GLIBC.finditer(dump)]
     return max(versions) if versions else None
 
