@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the arm64 native layer on this x86_64 machine and runs the end-to-end tests against the arm64 binary
-# under qemu-user (binfmt_misc), alongside the source and x86_64 flavours. Not part of CI: see README.md
-# ("arm64") for how long it takes.
+# under qemu-user (binfmt_misc). scripts/test.sh (CI) does the same as part of the whole suite; this is the
+# quick way to run only that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/check
-# The integration tests run the native layer too: build it (reused when nothing changed since).
+# The integration tests run the native layers too: build them (reused when nothing changed since). The arm64
+# binary runs under qemu-user in the end-to-end tests; its build root and first build take ~12 min on a new
+# machine, ~1 min once cached (build/README.md).
 scripts/build.sh --arch x86_64 --flavor native
+TELEMETRY_EXT_ARM64_ROOT=$(build/arm64-root.sh)
+export TELEMETRY_EXT_ARM64_ROOT
+scripts/build.sh --arch arm64 --flavor native
 .venv/bin/pytest "$@"

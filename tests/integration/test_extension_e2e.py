@@ -12,7 +12,7 @@ import pytest
 from lambda_emulator.environment import Emulator, EmulatorConfig
 from lambda_emulator.errors import InitFailed
 from lambda_emulator.runtimes import SimulatedRuntime
-from tests.support.layers import FLAVOURS, Flavour
+from tests.support.layers import E2E_FLAVOURS, FLAVOURS, Flavour
 from tests.support.s3 import S3Server, decode_object
 from tests.support.summary import parse_summary
 
@@ -35,7 +35,7 @@ def stored(s3: S3Server, bucket: str) -> tuple[list[dict[str, Any]], list[dict[s
     return [meta for meta, _ in batches], [event for _, events in batches for event in events]
 
 
-@pytest.mark.parametrize("flavour", FLAVOURS, ids=lambda f: f.name)
+@pytest.mark.parametrize("flavour", E2E_FLAVOURS, ids=lambda f: f.name)
 async def test_every_event_reaches_s3_exactly_once(
     s3_server: S3Server, bucket: str, tmp_path: Path, flavour: Flavour
 ) -> None:
