@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -90,3 +91,29 @@ async def test_a_bad_setting_fails_init_with_a_message_naming_it(
     assert failed.value.error_type == "Extension.InitError"
     assert agent.error_type == "Extension.ConfigInvalid"
     assert variable in orjson.loads(agent.error_body)["errorMessage"]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS, ids=lambda f: f.name)
+async def test_sigterm_drains_and_exits_cleanly(
+    s3_server: S3Server, bucket: str, tmp_path: Path, flavour: Flavour
+) -> None:
+    # GIVEN an extension that has buffered two invokes' events
+    config = EmulatorConfig(
+        runtime=SimulatedRuntime(), layer=flavour.layer(tmp_path), memory_mb=1769,
+        env=extension_env(s3_server, bucket, flavour),
+    )  # fmt: skip
+    async with Emulator(config) as emulator:
+        await emulator.start()
+        for _ in range(2):
+            await emulator.invoke(b'{"log_lines": 2}')
+        await emulator.thaw()
+        # WHEN it gets SIGTERM instead of a SHUTDOWN event
+        (process,) = emulator.extensions
+        process.signal(signal.SIGTERM)
+        code = await process.exited()
+        summary = parse_summary(process.output)
+        line = next(text for text in process.output if "telemetry-ext shutdown" in text)
+    # THEN it drains what it had and exits 0 by itself
+    assert code == 0 and "reason=sigterm" in line
+    _, events = stored(s3_server, bucket)
+    assert summary["written"] == summary["received"] == len(events) > 0
