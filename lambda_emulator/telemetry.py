@@ -49,8 +49,6 @@ class Subscriber:
     first_at: float | None = None
     dropped_records: int = 0
     dropped_bytes: int = 0
-    delivered_batches: int = 0
-    failed_posts: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     """Set while nothing is queued or in flight."""
@@ -105,9 +103,6 @@ class TelemetryHub:
 
     def resume(self) -> None:
         self._running.set()
-
-    def subscribers(self) -> list[Subscriber]:
-        return list(self._subscribers)
 
     async def drained(self, timeout_s: float) -> bool:
         """Wait until every queue is empty (delivered); False if that took longer than `timeout_s`."""
@@ -205,10 +200,8 @@ class TelemetryHub:
                 ) as response:
                     await response.read()
                     if 200 <= response.status < 300:
-                        subscriber.delivered_batches += 1
                         return
             except (aiohttp.ClientError, TimeoutError):
                 pass
-            subscriber.failed_posts += 1
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 1.0)

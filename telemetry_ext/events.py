@@ -9,20 +9,12 @@ needs: Lambda's own drop counts (`platform.logsDropped`) and which invokes have 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, NotRequired, TypedDict
+from typing import Final
 
 import orjson
 
 REPORT: Final = "platform.report"
 LOGS_DROPPED: Final = "platform.logsDropped"
-
-
-class TelemetryEvent(TypedDict):
-    """One event as Lambda sends it (camelCase stays at this edge)."""
-
-    time: str
-    type: str
-    record: NotRequired[object]
 
 
 @dataclass(frozen=True, slots=True)
