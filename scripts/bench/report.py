@@ -148,13 +148,8 @@ def markdown(figures_by_memory: dict[int, dict[str, Any]], context: dict[str, An
         for label, keys in ROWS:
             cells = [" / ".join(_cell(figures[v].get(k)) for k in keys) for v in variants]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
-        for variant in variants:
-            events = figures[variant].get("events")
-            if events:
-                names = ("received", "written", "dropped", "lambda_dropped", "retries")
-                counts = " / ".join(str(events[n]) for n in names)
-                label = f"events {variant}: received / written / dropped / lambda dropped / retries"
-                lines.append(f"| {label} | {counts} |" + " |" * (len(variants) - 1))
+        events = [_event_counts(figures[v].get("events")) for v in variants]
+        lines.append("| events received / written / dropped / lambda dropped / retries | " + " | ".join(events) + " |")
         ratios = figures.get("ratios_native_over_interpreted")
         if ratios:
             lines += ["", "Native / interpreted: " + ", ".join(f"{k} {_cell(v)}" for k, v in ratios.items())]
@@ -166,6 +161,12 @@ def markdown(figures_by_memory: dict[int, dict[str, Any]], context: dict[str, An
                 lines.append(f"- {name}: {verdict}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _event_counts(events: dict[str, int] | None) -> str:
+    if not events:
+        return "-"
+    return " / ".join(str(events[n]) for n in ("received", "written", "dropped", "lambda_dropped", "retries"))
 
 
 def _cell(value: Any) -> str:
