@@ -45,7 +45,8 @@ class Connection:
     async def request(
         self, method: str, target: str, headers: Mapping[str, str] | None = None, body: bytes = b""
     ) -> Response:
-        head = _request_head(method, target, self._host_header(), headers or {}, len(body))
+        host = host_header(self.host, self.port, tls=self._tls is not None)
+        head = _request_head(method, target, host, headers or {}, len(body))
         reused = self._writer is not None
         while True:
             try:
@@ -75,14 +76,16 @@ class Connection:
             self.close()
         return Response(status, headers, body)
 
-    def _host_header(self) -> str:
-        default = 443 if self._tls else 80
-        return self.host if self.port == default else f"{self.host}:{self.port}"
-
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
         self._reader = self._writer = None
+
+
+def host_header(host: str, port: int, *, tls: bool) -> str:
+    """The Host header's value: the port only when it is not the scheme's default (what SigV4 signs, too)."""
+    default = 443 if tls else 80
+    return host if port == default else f"{host}:{port}"
 
 
 def _request_head(method: str, target: str, host: str, headers: Mapping[str, str], length: int) -> bytes:

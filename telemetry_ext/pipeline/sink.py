@@ -11,21 +11,19 @@ import asyncio
 import os
 import random
 import re
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import Final, Protocol
 from urllib.parse import urlsplit
 
 from telemetry_ext.config import Config
 from telemetry_ext.errors import FatalSinkError, RetryableSinkError
-from telemetry_ext.http import Connection, HttpError
+from telemetry_ext.http import Connection, HttpError, host_header
 from telemetry_ext.pipeline import sigv4
 from telemetry_ext.pipeline.batcher import Batch
-
-if TYPE_CHECKING:
-    import ssl
 
 _RETRYABLE_CODES: Final = frozenset(
     {"SlowDown", "RequestTimeout", "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable", "Throttling"}
@@ -121,8 +119,7 @@ class Endpoint:
 
     @property
     def host(self) -> str:
-        default = 443 if self.tls else 80
-        return self.connect_host if self.port == default else f"{self.connect_host}:{self.port}"
+        return host_header(self.connect_host, self.port, tls=self.tls)
 
     def path(self, key: str) -> str:
         return sigv4.uri_path(self.bucket, key) if self.bucket_in_path else sigv4.uri_path(key)
@@ -142,9 +139,9 @@ def endpoint_for(config: Config) -> Endpoint:
 
 
 def _tls_context() -> ssl.SSLContext:
-    import ssl  # only for https endpoints: loading OpenSSL costs start-up time and memory
-
-    """The system's CA bundle, wherever this distribution keeps it (Amazon Linux, Debian, Alpine)."""
+    """The system's CA bundle, wherever this distribution keeps it (Amazon Linux, Debian, Alpine). Built on
+    the first PUT to an https endpoint, not at init: loading the bundle is the costly part (asyncio has
+    already imported ssl)."""
     for cafile in _CA_BUNDLES:
         if os.path.exists(cafile):
             return ssl.create_default_context(cafile=cafile)
