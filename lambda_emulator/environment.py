@@ -241,11 +241,11 @@ class Emulator:
         return Invocation(request_id, payload, deadline_ms, arn, trace)
 
     def process_figures(self) -> dict[str, ProcessRecord]:
-        figures = {}
-        for process in self.all_processes():
-            measured = self.sandbox.figures(process.name)
-            figures[process.name] = ProcessRecord(round(measured.cpu_ms, 3), round(measured.peak_rss_bytes / 2**20, 2))
-        return figures
+        return {process.name: self.process_record(process.name) for process in self.all_processes()}
+
+    def process_record(self, name: str) -> ProcessRecord:
+        measured = self.sandbox.figures(name)
+        return ProcessRecord(round(measured.cpu_ms, 3), round(measured.peak_rss_bytes / 2**20, 2))
 
     def max_memory_used_mb(self) -> int:
         return math.ceil(self.sandbox.max_memory_bytes() / 2**20)
@@ -277,8 +277,8 @@ class Emulator:
             in_time = not process.alive
             process.kill_group()
             code = await process.exited()
-            measured = self.sandbox.figures(process.name)
-            exits[process.name] = ExtensionExit(code, in_time, measured.cpu_ms, measured.peak_rss_bytes / 2**20)
+            figures = self.process_record(process.name)
+            exits[process.name] = ExtensionExit(code, in_time, figures.cpu_ms, figures.peak_rss_mb)
         await self.telemetry.drained(0.05)
         self._needs_init = True
         return ShutdownRecord(reason, _ms_since(started), deadline_ms, exits)

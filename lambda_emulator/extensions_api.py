@@ -114,10 +114,9 @@ class ExtensionRegistry:
     def subscribed(self, event: str) -> list[Agent]:
         return [a for a in self.agents.values() if event in a.events]
 
-    def all_waiting(self, event: str | None = None) -> bool:
-        """Every agent (subscribed to `event`, if given) has called /next and waits on it."""
-        agents = self.subscribed(event) if event else list(self.agents.values())
-        return all(a.waiting for a in agents)
+    def all_waiting(self) -> bool:
+        """Every agent has called /next and waits on it."""
+        return all(a.waiting for a in self.agents.values())
 
     def failed(self) -> Agent | None:
         return next((a for a in self.agents.values() if a.error_type), None)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambda_emulator.extensions_api import Agent
 from lambda_emulator.measurements import InitRecord
+from lambda_emulator.telemetry import iso
 
 if TYPE_CHECKING:
     from lambda_emulator.environment import Emulator
@@ -46,10 +47,6 @@ def extension(agent: Agent) -> dict[str, Any]:
 def span(name: str, start_wall: float, duration_ms: float) -> dict[str, Any]:
     start = datetime.fromtimestamp(start_wall, UTC)
     return {"name": name, "start": iso(start), "durationMs": round(max(0.0, duration_ms), 3)}
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def wall_of(monotonic_at: float, now_monotonic: float, now_wall: float) -> float:

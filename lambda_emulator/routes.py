@@ -145,7 +145,6 @@ def parse_subscription(name: str, body: bytes) -> Subscription:
         max_items=values["maxItems"],
         max_bytes=values["maxBytes"],
         timeout_s=values["timeoutMs"] / 1000,
-        queue_cap_bytes=8 * 1024 * 1024,
     )
 
 

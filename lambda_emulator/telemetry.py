@@ -20,10 +20,16 @@ import orjson
 
 DROP_REASON: Final = "Some logs were dropped because the downstream consumer is slower than the logs production rate"
 POST_TIMEOUT_S: Final = 30.0
+QUEUE_CAP_BYTES: Final = 8 * 1024 * 1024
+"""A subscriber's queue beyond which the oldest events are dropped (Lambda's real threshold is unpublished)."""
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(datetime.now(UTC))
 
 
 def category(event_type: str) -> str:
@@ -38,7 +44,6 @@ class Subscription:
     max_items: int
     max_bytes: int
     timeout_s: float
-    queue_cap_bytes: int
 
 
 @dataclass(slots=True)
@@ -56,7 +61,7 @@ class Subscriber:
 
 
 class TelemetryHub:
-    def __init__(self, session: aiohttp.ClientSession, queue_cap_bytes: int = 8 * 1024 * 1024) -> None:
+    def __init__(self, session: aiohttp.ClientSession, queue_cap_bytes: int = QUEUE_CAP_BYTES) -> None:
         self._session = session
         self._queue_cap = queue_cap_bytes
         self._init_backlog: list[dict[str, Any]] | None = []
@@ -127,7 +132,7 @@ class TelemetryHub:
         subscriber.queue.append((encoded, len(encoded)))
         subscriber.queued_bytes += len(encoded)
         subscriber.idle.clear()
-        while subscriber.queued_bytes > subscriber.subscription.queue_cap_bytes and len(subscriber.queue) > 1:
+        while subscriber.queued_bytes > self._queue_cap and len(subscriber.queue) > 1:
             _, size = subscriber.queue.popleft()
             subscriber.queued_bytes -= size
             subscriber.dropped_records += 1
