@@ -6,6 +6,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from lambda_emulator.cli import percentile
+
 SEED_ANCHORS = (
     "Seed anchors (AWS blog, CloudWatch, 128 MB, .NET handler sleeping 500 ms): Rust EventCollector PostRuntime "
     "avg 1.08 ms / max 555 ms, +19 MB memory, +95 ms cold start, 12.3 MB binary; .NET NativeAOT 0.77 / 297 ms, "
@@ -24,11 +26,6 @@ EXTENSION = "telemetry-ext"
 
 def _median(values: Sequence[float]) -> float | None:
     return round(statistics.median(values), 3) if values else None
-
-
-def _p99(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
 def summarise(sessions: list[dict[str, Any]], builds: dict[str, dict[str, Any]], memory_mb: int) -> dict[str, Any]:
@@ -72,7 +69,7 @@ def _variant(sessions: list[dict[str, Any]], build: dict[str, Any]) -> dict[str,
         "duration_avg_ms": round(statistics.fmean(durations), 3),
         "duration_max_ms": max(durations),
         "post_runtime_avg_ms": round(statistics.fmean(post), 3),
-        "post_runtime_p99_ms": _p99(post),
+        "post_runtime_p99_ms": percentile(post, 0.99),
         "post_runtime_max_ms": max(post),
         "memory_used_max_mb": max(i["max_memory_used_mb"] for i in invokes),
         "reports_in_s3": sum(s["s3"]["reports"] for s in sessions),

@@ -47,13 +47,7 @@ async def run_one(
     variant: Variant, s3: S3Server, memory_mb: int, invocations: int, sleep_ms: int, progress: Any
 ) -> dict[str, Any]:
     bucket = s3.new_bucket()
-    env = {
-        **variant.env,
-        **s3.credentials_env(),
-        "TELEMETRY_EXT_BUCKET": bucket,
-        "TELEMETRY_EXT_S3_ENDPOINT_URL": s3.endpoint,
-        "SLEEP_MS": str(sleep_ms),
-    }
+    env = {**variant.env, **s3.extension_env(bucket), "SLEEP_MS": str(sleep_ms)}
     config = EmulatorConfig(
         runtime=AwsLambdaRic(HANDLER),
         layer=variant.layer,

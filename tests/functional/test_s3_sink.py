@@ -19,14 +19,9 @@ from tests.support.s3 import S3Server, decode_object
 
 
 def sink_config(s3: S3Server, bucket: str, endpoint: str, secret: str | None = None, **settings: str) -> Config:
-    env = {
-        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
-        "AWS_ACCESS_KEY_ID": s3.access_key,
-        "AWS_SECRET_ACCESS_KEY": secret or s3.secret_key,
-        "TELEMETRY_EXT_BUCKET": bucket,
-        "TELEMETRY_EXT_S3_ENDPOINT_URL": endpoint,
-        **{f"TELEMETRY_EXT_{k.upper()}": v for k, v in settings.items()},
-    }
+    env = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", **s3.extension_env(bucket, endpoint, **settings)}
+    if secret is not None:
+        env["AWS_SECRET_ACCESS_KEY"] = secret
     return Config.from_env(env)
 
 

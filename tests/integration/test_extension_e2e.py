@@ -21,13 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def extension_env(s3: S3Server, bucket: str, flavour: Flavour, **settings: str) -> dict[str, str]:
-    return {
-        **flavour.env,
-        **s3.credentials_env(),
-        "TELEMETRY_EXT_BUCKET": bucket,
-        "TELEMETRY_EXT_S3_ENDPOINT_URL": s3.endpoint,
-        **{f"TELEMETRY_EXT_{k.upper()}": v for k, v in settings.items()},
-    }
+    return {**flavour.env, **s3.extension_env(bucket, **settings)}
 
 
 def stored(s3: S3Server, bucket: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -69,13 +69,7 @@ async def run_case(
     shutdown: bool = True,
     **config: Any,
 ) -> Outcome:
-    env = {
-        **flavour.env,
-        **s3.credentials_env(),
-        "TELEMETRY_EXT_BUCKET": bucket,
-        "TELEMETRY_EXT_S3_ENDPOINT_URL": proxy.endpoint,
-        **{f"TELEMETRY_EXT_{k.upper()}": v for k, v in (settings or {}).items()},
-    }
+    env = {**flavour.env, **s3.extension_env(bucket, proxy.endpoint, **(settings or {}))}
     options: dict[str, Any] = {"memory_mb": 1769, "timeout_s": 5.0, **config}
     emulator_config = EmulatorConfig(runtime=SimulatedRuntime(), layer=flavour.layer(tmp_path), env=env, **options)
     invokes: list[InvokeRecord] = []

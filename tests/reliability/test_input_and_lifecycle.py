@@ -83,12 +83,7 @@ async def test_case_09_shutdown_under_a_slow_s3_exits_before_the_deadline_and_co
         runtime=SimulatedRuntime(),
         layer=flavour.layer(tmp_path),
         memory_mb=1769,
-        env={
-            **flavour.env,
-            **s3_server.credentials_env(),
-            "TELEMETRY_EXT_BUCKET": bucket,
-            "TELEMETRY_EXT_S3_ENDPOINT_URL": fault_proxy.endpoint,
-        },
+        env={**flavour.env, **s3_server.extension_env(bucket, fault_proxy.endpoint)},
     )
     async with Emulator(config) as emulator:
         await emulator.start()

@@ -54,8 +54,16 @@ class S3Server:
         self.client().create_bucket(Bucket=name)
         return name
 
-    def credentials_env(self) -> dict[str, str]:
-        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
+    def extension_env(self, bucket: str, endpoint: str | None = None, **settings: str) -> dict[str, str]:
+        """What the extension needs to write to `bucket` here (through `endpoint`, e.g. a fault proxy), plus
+        `settings` as TELEMETRY_EXT_<NAME> variables."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "TELEMETRY_EXT_BUCKET": bucket,
+            "TELEMETRY_EXT_S3_ENDPOINT_URL": endpoint or self.endpoint,
+            **{f"TELEMETRY_EXT_{name.upper()}": value for name, value in settings.items()},
+        }
 
     def objects(self, bucket: str) -> dict[str, bytes]:
         client = self.client()
