@@ -1,7 +1,7 @@
 """Composition root: register, read the config, start the listener, subscribe, then serve lifecycle events.
 
-Init errors (a bad setting, a refused subscription, a port in use) go to /init/error with a message that
-names the cause, and the process exits 1. An unexpected error later goes to /exit/error.
+Init errors (a bad setting, no credentials, a refused subscription, a port in use) go to /init/error with a
+message that names the cause, and the process exits 1. An unexpected error later goes to /exit/error.
 """
 
 from __future__ import annotations
@@ -11,15 +11,22 @@ import contextlib
 import logging
 import signal
 import sys
-import uuid
 from collections.abc import Mapping
 from typing import Final
 
 from telemetry_ext import __version__
-from telemetry_ext.config import Config, LambdaEnv
+from telemetry_ext.config import Config
 from telemetry_ext.errors import ConfigError, LambdaApiError
-from telemetry_ext.lambda_api import ExtensionsApi, Invoke, LifecycleEvent, Shutdown, subscription_request
-from telemetry_ext.lifecycle import Lifecycle, SystemClock
+from telemetry_ext.lambda_api import (
+    ExtensionsApi,
+    Invoke,
+    LifecycleEvent,
+    Shutdown,
+    registration_events,
+    subscription_request,
+)
+from telemetry_ext.lambda_env import LambdaEnv
+from telemetry_ext.lifecycle import Lifecycle, SystemClock, new_instance_id
 from telemetry_ext.pipeline.batcher import Batcher, Identity
 from telemetry_ext.pipeline.listener import TelemetryListener
 from telemetry_ext.pipeline.ring_buffer import RingBuffer
@@ -37,7 +44,7 @@ async def run(env: Mapping[str, str]) -> int:
         return 2
     api = ExtensionsApi(lambda_env.runtime_api)
     try:
-        await api.register(lambda_env.extension_name)
+        await api.register(lambda_env.extension_name, registration_events(lambda_env.shutdown_only))
     except LambdaApiError as error:
         log.error("cannot register with the Extensions API: %s", error)
         return 1
@@ -53,20 +60,24 @@ async def run(env: Mapping[str, str]) -> int:
 
 async def _serve(config: Config, api: ExtensionsApi) -> int:
     logging.getLogger("telemetry_ext").setLevel(config.log_level.upper())
-    lifecycle, listener = _assemble(config)
+    lifecycle = _assemble(config)
+    listener = TelemetryListener(lifecycle.deliver, config.listener_max_body_bytes)
     try:
         await listener.start(config.listener_host, config.listener_port)
         if await api.subscribe(subscription_request(config)) == "not-supported":
             log.warning("the Telemetry API is not supported here (local mode): no telemetry will arrive")
     except OSError as error:
         port = f"TELEMETRY_EXT_LISTENER_PORT={config.listener_port}"
+        await listener.stop(0)
         return await _fail_init(api, "Extension.ListenerFailed", f"cannot listen ({port}): {error}")
     except LambdaApiError as error:
+        await listener.stop(0)
         return await _fail_init(api, "Extension.SubscribeFailed", f"TELEMETRY_EXT_TYPES/buffering: {error}")
     except Exception as error:  # whatever else fails during init is still reported, never a silent crash
+        await listener.stop(0)
         return await _fail_init(api, "Extension.InitFailed", f"{type(error).__name__}: {error}")
     try:
-        summary = await _event_loop(api, lifecycle)
+        summary = await _event_loop(api, lifecycle, listener)
         sys.stderr.write(summary + "\n")  # the one line we always write, whatever the log level
         return 0
     except Exception as error:
@@ -75,43 +86,43 @@ async def _serve(config: Config, api: ExtensionsApi) -> int:
             await api.exit_error("Extension.UnexpectedError", f"{type(error).__name__}: {error}")
         return 1
     finally:
-        await listener.stop()
+        await listener.stop(0)
 
 
-def _assemble(config: Config) -> tuple[Lifecycle, TelemetryListener]:
+def _assemble(config: Config) -> Lifecycle:
     identity = Identity(
         extension_version=__version__,
         function_name=config.lambda_env.function_name,
         function_version=config.lambda_env.function_version,
-        instance_id=uuid.uuid4().hex[:16],
+        instance_id=new_instance_id(),
         prefix=config.prefix,
     )
     buffer = RingBuffer(max_events=config.ring_max_events, max_bytes=config.ring_max_bytes)
     batcher = Batcher(buffer, identity, config.batch_max_bytes, config.max_pending_batches)
-    lifecycle = Lifecycle(config, batcher, S3Sink(config), SystemClock())
-    return lifecycle, TelemetryListener(lifecycle.deliver, config.listener_max_body_bytes)
+    return Lifecycle(config, batcher, S3Sink(config), SystemClock())
 
 
-async def _event_loop(api: ExtensionsApi, lifecycle: Lifecycle) -> str:
+async def _event_loop(api: ExtensionsApi, lifecycle: Lifecycle, listener: TelemetryListener) -> str:
     """Serve events until SHUTDOWN (or SIGTERM); return the summary line."""
     terminated = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
     while True:
-        event = await _next_or_sigterm(api, terminated)
+        event = await _next_or_sigterm(api, lifecycle, terminated)
         if isinstance(event, Invoke):
             await lifecycle.on_invoke(event)
         else:
-            return await lifecycle.on_shutdown(event)
+            return await lifecycle.on_shutdown(event, listener)
 
 
-async def _next_or_sigterm(api: ExtensionsApi, terminated: asyncio.Event) -> LifecycleEvent:
-    next_event = asyncio.ensure_future(api.next_event())
+async def _next_or_sigterm(api: ExtensionsApi, lifecycle: Lifecycle, terminated: asyncio.Event) -> LifecycleEvent:
+    next_event = asyncio.ensure_future(api.next_event(on_sent=lifecycle.next_sent))
     sigterm = asyncio.ensure_future(terminated.wait())
     await asyncio.wait({next_event, sigterm}, return_when=asyncio.FIRST_COMPLETED)
     if next_event.done():
         sigterm.cancel()
         return next_event.result()
     next_event.cancel()
+    await asyncio.gather(next_event, return_exceptions=True)
     return Shutdown(reason="sigterm", deadline_ms=int(SystemClock().wall() * 1000) + SIGTERM_DRAIN_MS)
 
 

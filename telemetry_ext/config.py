@@ -2,7 +2,8 @@
 
 Every `TELEMETRY_EXT_*` setting is declared once in `SETTINGS` (name, default, bounds, meaning); the README's
 table is checked against that list by a test. `Config.from_env` validates everything and raises a
-`ConfigError` that names the variable and what it accepts.
+`ConfigError` that names the variable and what it accepts. What Lambda itself provides (the API, the function,
+the kind of environment, credentials, the trust store) is read by `lambda_env.py`, from the same mapping.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from telemetry_ext.errors import ConfigError
+from telemetry_ext.lambda_env import CredentialSource, LambdaEnv, TrustSource, credential_source, trust_source
 
 PREFIX: Final = "TELEMETRY_EXT_"
 TELEMETRY_TYPES: Final = frozenset({"platform", "function", "extension"})
@@ -50,13 +52,15 @@ SETTINGS: Final = (
     Setting("ring_max_bytes", "8388608", "ring buffer bound in bytes", 65_536, 1_073_741_824),
     Setting("batch_max_bytes", "4194304", "uncompressed NDJSON bytes per S3 object", 4_096, 67_108_864),
     Setting("max_pending_batches", "8", "cut batches kept for retry", 1, 1_000),
-    Setting("flush_interval_ms", "10000", "flush on INVOKE when the oldest event is this old", 0, 86_400_000),
-    Setting("flush_budget_ms", "300", "longest wait on S3 before calling /next on INVOKE", 0, 60_000),
-    Setting("shutdown_grace_ms", "300", "longest wait for the last platform.report at SHUTDOWN", 0, 1_500),
+    Setting("flush_interval_ms", "10000", "write when the oldest buffered event is this old", 0, 86_400_000),
+    Setting("flush_budget_ms", "0", "longest wait on S3 before calling /next on INVOKE", 0, 60_000),
+    Setting("shutdown_grace_ms", "300", "longest wait at SHUTDOWN for the last platform.report", 0, 1_500),
+    Setting("shutdown_quiet_ms", "100", "at SHUTDOWN, stop listening once no telemetry came for this long", 0, 1_500),
     Setting("shutdown_margin_ms", "200", "exit this long before the SHUTDOWN deadline", 50, 1_500),
     Setting("s3_timeout_ms", "2000", "timeout of one S3 request", 100, 60_000),
     Setting("s3_max_attempts", "4", "attempts per batch per flush", 1, 20),
     Setting("s3_endpoint_url", "", "S3 endpoint override (local S3 servers)"),
+    Setting("bucket_region", "", "the bucket's region (default AWS_REGION; S3's answer corrects a wrong one)"),
     Setting("sse", "", "server-side encryption: empty, AES256 or aws:kms"),
     Setting("sse_kms_key_id", "", "KMS key id when TELEMETRY_EXT_SSE=aws:kms"),
     Setting("expected_bucket_owner", "", "12-digit account id the bucket must belong to"),
@@ -65,6 +69,7 @@ SETTINGS: Final = (
 _BY_FIELD: Final = {s.field: s for s in SETTINGS}
 _BUCKET_RE: Final = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _ACCOUNT_RE: Final = re.compile(r"^\d{12}$")
+_REGION_RE: Final = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,69 +92,27 @@ class Config:
     flush_interval_ms: int
     flush_budget_ms: int
     shutdown_grace_ms: int
+    shutdown_quiet_ms: int
     shutdown_margin_ms: int
     s3_timeout_ms: int
     s3_max_attempts: int
     s3_endpoint_url: str
+    bucket_region: str
     sse: str
     sse_kms_key_id: str
     expected_bucket_owner: str
     log_level: str
     lambda_env: LambdaEnv
-    credentials: Credentials | None = field(default=None, repr=False)
+    credentials: CredentialSource = field(repr=False)
+    trust: TrustSource
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
         values: dict[str, Any] = {s.field: _parse(s, env.get(s.env, s.default).strip()) for s in SETTINGS}
-        config = cls(**values, lambda_env=LambdaEnv.from_env(env), credentials=Credentials.from_env(env))
-        _check_relations(config)
-        return config
-
-
-@dataclass(frozen=True, slots=True)
-class LambdaEnv:
-    """What Lambda itself tells the extension. Read apart from the user's settings so that an extension with
-    a bad setting can still register and report it through /init/error."""
-
-    runtime_api: str
-    extension_name: str
-    function_name: str
-    function_version: str
-    region: str
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> LambdaEnv:
-        return cls(
-            runtime_api=_required(env, "AWS_LAMBDA_RUNTIME_API"),
-            # The launcher sets this to its own file name, which is the name Lambda expects at /register.
-            extension_name=env.get("LAMBDA_EXTENSION_NAME", "").strip() or "telemetry-ext",
-            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "") or "unknown-function",
-            function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", "") or "$LATEST",
-            region=env.get("AWS_REGION", "") or env.get("AWS_DEFAULT_REGION", "") or "us-east-1",
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """The execution role's keys (Lambda sets them for every function), used to sign S3 requests."""
-
-    access_key_id: str = field(repr=False)
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Credentials | None:
-        key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
-        if not key or not secret:
-            return None
-        return cls(key, secret, env.get("AWS_SESSION_TOKEN") or None)
-
-
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise ConfigError(name, "is not set; Lambda sets it for every extension")
-    return value
+        _check_relations(values)
+        lambda_env = LambdaEnv.from_env(env)
+        values["bucket_region"] = values["bucket_region"] or lambda_env.region
+        return cls(**values, lambda_env=lambda_env, credentials=credential_source(env), trust=trust_source(env))
 
 
 _Parser = Callable[[Setting, str], object]
@@ -208,6 +171,12 @@ def _parse_account(setting: Setting, raw: str) -> str:
     return raw
 
 
+def _parse_region(setting: Setting, raw: str) -> str:
+    if raw and not _REGION_RE.match(raw):
+        raise ConfigError(setting.env, f"{raw!r} is not an AWS region name (such as eu-west-1)")
+    return raw
+
+
 def _parse_url(setting: Setting, raw: str) -> str:
     if raw and not raw.startswith(("http://", "https://")):
         raise ConfigError(setting.env, f"{raw!r} is not an http(s) URL")
@@ -222,15 +191,16 @@ _PARSERS: Final[dict[str, _Parser]] = {
     "log_level": _parse_choice(LOG_LEVELS),
     "expected_bucket_owner": _parse_account,
     "s3_endpoint_url": _parse_url,
+    "bucket_region": _parse_region,
 }
 
 
-def _check_relations(config: Config) -> None:
-    if config.listener_port == RESERVED_PORT:
+def _check_relations(values: Mapping[str, Any]) -> None:
+    if values["listener_port"] == RESERVED_PORT:
         raise ConfigError(_BY_FIELD["listener_port"].env, "9001 is reserved by Lambda")
-    if config.sse == "aws:kms" and not config.sse_kms_key_id:
+    if values["sse"] == "aws:kms" and not values["sse_kms_key_id"]:
         raise ConfigError(_BY_FIELD["sse_kms_key_id"].env, "is required when TELEMETRY_EXT_SSE=aws:kms")
-    if config.sse_kms_key_id and config.sse != "aws:kms":
+    if values["sse_kms_key_id"] and values["sse"] != "aws:kms":
         raise ConfigError(_BY_FIELD["sse"].env, "must be aws:kms when TELEMETRY_EXT_SSE_KMS_KEY_ID is set")
-    if config.batch_max_bytes > config.ring_max_bytes:
+    if values["batch_max_bytes"] > values["ring_max_bytes"]:
         raise ConfigError(_BY_FIELD["batch_max_bytes"].env, "must not exceed TELEMETRY_EXT_RING_MAX_BYTES")

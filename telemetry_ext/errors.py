@@ -5,6 +5,7 @@
     ├── LambdaApiError         the Extensions or Telemetry API refused a call or failed
     └── SinkError              writing a batch to S3 failed
         ├── RetryableSinkError throttling, 5xx, timeouts, reset connections: try again
+        │   └── NotTriedError  the flush's deadline had passed before S3 was tried: nothing failed
         └── FatalSinkError     access denied, bad credentials, wrong bucket owner: retrying now will not help
 
 Policy per phase:
@@ -41,6 +42,10 @@ class SinkError(TelemetryExtError):
 
 class RetryableSinkError(SinkError):
     """A failure that may pass: throttling, a server error, a timeout or a dropped connection."""
+
+
+class NotTriedError(RetryableSinkError):
+    """S3 was not tried: the flush's deadline had already passed (e.g. it was frozen). The batch is kept."""
 
 
 class FatalSinkError(SinkError):

@@ -6,6 +6,7 @@ frozen dataclasses (`Invoke`, `Shutdown`) inside.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal, NotRequired, TypedDict
 
@@ -13,11 +14,14 @@ import orjson
 
 from telemetry_ext.config import Config
 from telemetry_ext.errors import LambdaApiError
-from telemetry_ext.http import Connection, HttpError, Response
+from telemetry_ext.http.client import Connection, Response
+from telemetry_ext.http.wire import HttpError
 
 EXTENSION_API: Final = "2020-01-01"
 TELEMETRY_API: Final = "2022-07-01"
 SCHEMA_VERSION: Final = "2022-12-13"
+LMI_SCHEMA_VERSION: Final = "2025-01-29"
+"""Required on Lambda Managed Instances (older versions are refused there); backward compatible."""
 _ID_HEADER: Final = "Lambda-Extension-Identifier"
 
 
@@ -51,10 +55,16 @@ class Registration:
     function_version: str
 
 
+def registration_events(shutdown_only: bool) -> list[str]:
+    """Lambda Managed Instances refuse an INVOKE registration (lambda-api.md §1.5)."""
+    return ["SHUTDOWN"] if shutdown_only else ["INVOKE", "SHUTDOWN"]
+
+
 def subscription_request(config: Config) -> dict[str, object]:
     """The PUT /telemetry body. Lambda only delivers to `sandbox.localdomain`, whatever we bind to."""
+    lmi = config.lambda_env.mode == "lambda-managed-instances"
     return {
-        "schemaVersion": SCHEMA_VERSION,
+        "schemaVersion": LMI_SCHEMA_VERSION if lmi else SCHEMA_VERSION,
         "types": list(config.types),
         "buffering": {
             "maxItems": config.buffer_max_items,
@@ -88,9 +98,9 @@ class ExtensionsApi:
         self._connection = Connection(host or runtime_api, int(port) if port.isdigit() else 80)
         self._id = ""
 
-    async def register(self, name: str) -> Registration:
+    async def register(self, name: str, events: list[str]) -> Registration:
         headers = {"Lambda-Extension-Name": name, "Content-Type": "application/json"}
-        body = orjson.dumps({"events": ["INVOKE", "SHUTDOWN"]})
+        body = orjson.dumps({"events": events})
         response = await self._call("register", "POST", f"/{EXTENSION_API}/extension/register", headers, body, 200)
         self._id = response.headers.get(_ID_HEADER.lower(), "")
         if not self._id:
@@ -108,9 +118,10 @@ class ExtensionsApi:
         response = await self._call("telemetry subscribe", "PUT", path, headers, orjson.dumps(request), 200, 202)
         return "subscribed" if response.status == 200 else "not-supported"
 
-    async def next_event(self) -> LifecycleEvent:
+    async def next_event(self, on_sent: Callable[[], None] | None = None) -> LifecycleEvent:
+        """Block until the next event (no timeout). `on_sent` runs once the request is on the wire."""
         path = f"/{EXTENSION_API}/extension/event/next"
-        response = await self._call("event/next", "GET", path, {_ID_HEADER: self._id}, b"", 200)
+        response = await self._call("event/next", "GET", path, {_ID_HEADER: self._id}, b"", 200, on_sent=on_sent)
         return parse_next_event(response.body)
 
     async def init_error(self, error_type: str, message: str) -> None:
@@ -125,10 +136,17 @@ class ExtensionsApi:
         await self._call(call, "POST", f"/{EXTENSION_API}/extension/{call}", headers, body, 202, 200)
 
     async def _call(
-        self, call: str, method: str, path: str, headers: dict[str, str], body: bytes, *statuses: int
+        self,
+        call: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        *statuses: int,
+        on_sent: Callable[[], None] | None = None,
     ) -> Response:
         try:
-            response = await self._connection.request(method, path, headers, body)
+            response = await self._connection.request(method, path, headers, body, on_sent)
         except HttpError as error:
             raise LambdaApiError(call, str(error)) from None
         if response.status not in statuses:

@@ -1,29 +1,45 @@
-"""Lifecycle: turns INVOKE and SHUTDOWN into flushes, as the flush policy decides.
+"""Lifecycle: decides when data moves, from every input the extension gets, in every kind of environment.
 
-One flush runs at a time. An INVOKE flush runs concurrently with the function and may outlive the wait before
-/next: then it goes on after the thaw (its batches keep their keys, so a PUT interrupted by a freeze and
-retried overwrites the same object). SHUTDOWN waits briefly for the last `platform.report`, stops any flush
-still under way, drains within the deadline and prints the one summary line the extension writes.
+Inputs, one pipeline: a telemetry POST (`deliver`), the age timer, INVOKE, SHUTDOWN, and a SnapStart restore.
+- `deliver`: keep the events; write at once in the background when a full batch or the high-water mark is
+  reached (the environment is running while Lambda delivers, even in the middle of a long invoke).
+- The age timer: write when the oldest event has waited the flush interval. On Lambda Managed Instances,
+  which send no INVOKE and never freeze, this and `deliver` are what write; elsewhere a timer due while the
+  environment was frozen fires at the thaw.
+- INVOKE: call /next at once, then (`next_sent`) write what is due, in the background: the function never
+  waits on S3, and no work of ours delays the /next call (at 128 MB a CPU burst by any thread of ours throttles
+  the whole environment for the rest of a 100 ms period). With `budget` > 0 the flush starts first and /next
+  waits for it that long.
+- SHUTDOWN: write what is buffered at once, keep listening until the stream is quiet and the events still
+  expected have come, stop the listener (answering requests under way), write the rest, and print the summary.
+- A SnapStart restore (a `platform.restoreStart` event, or the first /next when no platform events are
+  subscribed): every restored copy of the snapshot holds the same memory. Events held before the restore are
+  cut under the snapshot's instance id, written create-only (one copy writes them, the others find them there);
+  then a fresh instance id, fresh connections and fresh credentials. Nothing is written before that point.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 from telemetry_ext.config import Config
-from telemetry_ext.errors import FatalSinkError, RetryableSinkError
 from telemetry_ext.events import DecodedBatch
 from telemetry_ext.lambda_api import Invoke, Shutdown
 from telemetry_ext.pipeline import flush_policy
 from telemetry_ext.pipeline.batcher import Batcher
-from telemetry_ext.pipeline.sink import S3Sink, write_with_retries
+from telemetry_ext.pipeline.flusher import Flusher
+from telemetry_ext.pipeline.sink import S3Sink
 
-log: Final = logging.getLogger("telemetry_ext")
+INIT_REPORT: Final = "platform.initReport"
+RESTORE_REPORT: Final = "platform.restoreReport"
+LISTENER_STOP_S: Final = 0.1
+RESTORE_EVENT_WAIT_S: Final = 1.0
+"""SnapStart: how long after the first INVOKE a restore event may take before the INVOKE marks the restore."""
 
 
 class Clock(Protocol):
@@ -40,60 +56,190 @@ class SystemClock:
         return time.time()
 
 
+class Intake(Protocol):
+    """The listener, as SHUTDOWN sees it."""
+
+    @property
+    def in_flight(self) -> int: ...
+    async def stop(self, timeout_s: float) -> None: ...
+
+
+def new_instance_id() -> str:
+    """Random from the kernel at each call (never from a seeded generator a snapshot would copy)."""
+    return os.urandom(8).hex()
+
+
 def policy_from(config: Config) -> flush_policy.FlushPolicy:
     return flush_policy.FlushPolicy(
         interval_s=config.flush_interval_ms / 1000,
         budget_s=config.flush_budget_ms / 1000,
         batch_max_bytes=config.batch_max_bytes,
+        high_water_events=max(1, config.ring_max_events // 2),
+        high_water_bytes=max(1, config.ring_max_bytes // 2),
         shutdown_grace_s=config.shutdown_grace_ms / 1000,
+        # Lambda sends what it buffered within timeoutMs: a quiet window shorter than two of those proves nothing.
+        shutdown_quiet_s=max(config.shutdown_quiet_ms, 2 * config.buffer_timeout_ms) / 1000,
         shutdown_margin_s=config.shutdown_margin_ms / 1000,
     )
 
 
 class Lifecycle:
     def __init__(self, config: Config, batcher: Batcher, sink: S3Sink, clock: Clock) -> None:
-        self._config = config
         self._policy = policy_from(config)
         self._batcher = batcher
         self._sink = sink
         self._clock = clock
-        self._flush: asyncio.Task[None] | None = None
+        self._flusher = Flusher(
+            batcher, sink, monotonic=clock.monotonic, wall=clock.wall, attempts=config.s3_max_attempts,
+            attempt_timeout_s=config.s3_timeout_ms / 1000, on_done=self._arm_timer,
+        )  # fmt: skip
+        self._platform = "platform" in config.types
+        self._held = config.lambda_env.mode == "snap-start"
+        """SnapStart: nothing is written before the first restore."""
+        self._expected: set[str] = {INIT_REPORT} if self._platform else set()
         self._last_request: str | None = None
-        self._last_report = asyncio.Event()
-        self._reported_errors: set[str] = set()
+        self._last_report_seen = False
+        self._last_activity = clock.monotonic()
+        self._activity = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+        self._restore_timer: asyncio.TimerHandle | None = None
+        self._after_next = False
+        self._prepared = False
+        self._closing = False
+        self._identity_since = clock.wall()
+        """When the instance id in use was drawn: a restored copy's memory holds the snapshot's, in every copy."""
+        self.restores = 0
 
+    # -- telemetry -------------------------------------------------------------------------------------------
     def deliver(self, decoded: DecodedBatch) -> None:
-        """The listener's callback: keep the events, note whether the last invoke's report came."""
+        """The listener's callback, for every POST."""
+        self._last_activity = self._clock.monotonic()
+        self._activity.set()
+        if decoded.restore_index is not None:  # a platform.restoreStart: this memory was restored
+            before, after = decoded.split(decoded.restore_index)
+            self._ingest(before)
+            self.restore()
+            decoded = after
+        self._ingest(decoded)
+        self._consider()
+
+    def _ingest(self, decoded: DecodedBatch) -> None:
         self._batcher.ingest(decoded, self._clock.monotonic())
+        self._expected -= decoded.types
         if self._last_request in decoded.report_request_ids:
-            self._last_report.set()
+            self._last_report_seen = True
 
+    # -- when to write ---------------------------------------------------------------------------------------
+    def _consider(self, *, last_chance: bool = False, deadline: float | None = None) -> None:
+        """Start a flush if one is due. After a failed flush, S3 is left alone for a pause (1 s, growing to 30 s)
+        whatever the trigger, so a refusing or failing S3 sees no retry storm; SHUTDOWN is the last chance."""
+        if self._held or self._flusher.running:
+            return
+        now = self._clock.monotonic()
+        reason = flush_policy.due(self._policy, self._state(), now)
+        if reason is flush_policy.FlushReason.NOTHING_DUE or (not last_chance and now < self._flusher.retry_at):
+            self._arm_timer()
+            return
+        self._flusher.start(deadline)
+
+    def _arm_timer(self) -> None:
+        """Wake when the oldest event reaches the interval, or when the pause after a failure ends."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._closing:
+            return
+        state = self._state()
+        moments = [m for m in (flush_policy.next_age_due(self._policy, state),) if m is not None]
+        if state.pending_batches:
+            moments.append(self._flusher.retry_at)
+        if moments and not self._held:
+            delay = max(0.0, min(moments) - self._clock.monotonic())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._consider()
+
+    def _state(self) -> flush_policy.BufferState:
+        buffer = self._batcher.buffer
+        return flush_policy.BufferState(len(buffer), buffer.nbytes, buffer.oldest_arrival(), len(self._batcher.pending))
+
+    # -- lifecycle events ------------------------------------------------------------------------------------
     async def on_invoke(self, invoke: Invoke) -> None:
-        self._last_request = invoke.request_id
-        self._last_report.clear()
-        decision = flush_policy.on_invoke(
-            self._policy, self._state(), self._clock.monotonic(), self._until(invoke.deadline_ms)
-        )
-        if decision.flush and self._flush is None:
-            self._start_flush(self._to_monotonic(invoke.deadline_ms))
-        if self._flush is not None and decision.wait_s > 0:
-            await asyncio.wait({self._flush}, timeout=decision.wait_s)
+        self._lambda_event()
+        self._last_request, self._last_report_seen = invoke.request_id, False
+        if self._held and self._restore_timer is None:
+            self._restore_timer = asyncio.get_running_loop().call_later(RESTORE_EVENT_WAIT_S, self._restore_if_held)
+        wait = flush_policy.invoke_wait(self._policy, self._until(invoke.deadline_ms))
+        if wait > 0:
+            self._consider()
+            await self._flusher.wait(wait)
+        else:
+            self._after_next = True
 
-    async def on_shutdown(self, shutdown: Shutdown) -> str:
-        """Drain before the deadline; return the summary line."""
+    def next_sent(self) -> None:
+        """The /next request is on the wire: start what INVOKE decided (a flush, the TLS context's thread)."""
+        if not self._after_next:
+            return
+        self._after_next = False
+        if not self._prepared:
+            self._prepared = True
+            self._sink.prepare()
+        self._consider()
+
+    async def on_shutdown(self, shutdown: Shutdown, intake: Intake) -> str:
+        """Listen until Lambda is done, write everything within the deadline; return the summary line."""
+        self._lambda_event()
+        self._restore_if_held()
         started = self._clock.monotonic()
-        awaiting = self._last_request is not None and not self._last_report.is_set()
-        plan = flush_policy.on_shutdown(self._policy, self._until(shutdown.deadline_ms), awaiting)
-        if awaiting:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._last_report.wait(), plan.grace_s)
-        await self._stop_flush()
-        self._start_flush(self._clock.monotonic() + plan.drain_s)
-        assert self._flush is not None
-        await asyncio.wait({self._flush})
+        plan = flush_policy.shutdown_plan(self._policy, started, self._until(shutdown.deadline_ms))
+        self._last_activity = max(self._last_activity, started)
+        self._sink.prepare()
+        self._consider(last_chance=True, deadline=plan.exit_at)
+        await self._listen_until_quiet(plan, intake)
+        await intake.stop(min(LISTENER_STOP_S, max(0.0, plan.exit_at - self._clock.monotonic())))
+        await self._flusher.drain(plan.exit_at)
+        self._closing = True
+        await self._flusher.stop()
+        for timer in (self._timer, self._restore_timer):
+            if timer is not None:
+                timer.cancel()
         await self._sink.close()
-        elapsed_ms = (self._clock.monotonic() - started) * 1000
-        return self.summary(shutdown.reason, elapsed_ms)
+        return self.summary(shutdown.reason, (self._clock.monotonic() - started) * 1000)
+
+    async def _listen_until_quiet(self, plan: flush_policy.ShutdownPlan, intake: Intake) -> None:
+        while True:
+            now = self._clock.monotonic()
+            expecting = bool(self._expected) or (self._last_request is not None and not self._last_report_seen)
+            if flush_policy.done_listening(
+                self._policy, plan, now, self._last_activity, expecting=expecting, in_flight=intake.in_flight
+            ):
+                return
+            self._activity.clear()
+            wake = flush_policy.quiet_check_at(self._policy, plan, now, self._last_activity)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._activity.wait(), max(0.001, wake - now))
+
+    def _lambda_event(self) -> None:
+        """Every /next answer: in SnapStart without platform events, the first one marks the restore."""
+        if self._held and not self._platform:
+            self.restore()
+
+    def _restore_if_held(self) -> None:
+        if self._held:
+            self.restore()
+
+    def restore(self) -> None:
+        """A SnapStart restore: see the module's docstring."""
+        self._batcher.cut(self._identity_since, create_only=True)  # the same key and bytes in every copy
+        self._batcher.new_instance(new_instance_id())
+        self._identity_since = self._clock.wall()
+        self._sink.after_restore()
+        self._held = False
+        self.restores += 1
+        self._expected = {RESTORE_REPORT} if self._platform else set()
+        self._consider()
 
     def summary(self, reason: str, elapsed_ms: float) -> str:
         self._batcher.sync_drop_count()
@@ -105,62 +251,5 @@ class Lifecycle:
             f"drain_ms={elapsed_ms:.0f}"
         )
 
-    def _state(self) -> flush_policy.BufferState:
-        buffer = self._batcher.buffer
-        return flush_policy.BufferState(
-            buffered_events=len(buffer),
-            buffered_bytes=buffer.nbytes,
-            oldest_arrival=buffer.oldest_arrival(),
-            pending_batches=len(self._batcher.pending),
-        )
-
     def _until(self, deadline_ms: int) -> float:
         return deadline_ms / 1000 - self._clock.wall()
-
-    def _to_monotonic(self, deadline_ms: int) -> float:
-        return self._clock.monotonic() + self._until(deadline_ms)
-
-    def _start_flush(self, deadline: float) -> None:
-        self._flush = asyncio.create_task(self._write_all(deadline))
-        self._flush.add_done_callback(self._flush_done)
-
-    def _flush_done(self, task: asyncio.Task[None]) -> None:
-        if self._flush is task:
-            self._flush = None
-
-    async def _stop_flush(self) -> None:
-        """Cancel a flush under way; its batches stay pending and keep their keys."""
-        task = self._flush
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _write_all(self, deadline: float) -> None:
-        batcher = self._batcher
-        batcher.cut(self._clock.wall())
-        for batch in batcher.pending:
-            try:
-                await write_with_retries(
-                    self._sink,
-                    batch,
-                    deadline=deadline,
-                    attempts=self._config.s3_max_attempts,
-                    attempt_timeout_s=self._config.s3_timeout_ms / 1000,
-                    on_retry=self._count_retry,
-                    clock=self._clock.monotonic,
-                )
-            except (RetryableSinkError, FatalSinkError) as error:
-                self._report_once(error)
-                return
-            batcher.mark_written(batch)
-
-    def _count_retry(self) -> None:
-        self._batcher.counters.retries += 1
-
-    def _report_once(self, error: RetryableSinkError | FatalSinkError) -> None:
-        """One log line per kind of failure for the life of the process; the rest is in the counters."""
-        kind = f"{type(error).__name__}:{str(error).rsplit(':', 1)[-1]}"
-        if kind not in self._reported_errors:
-            self._reported_errors.add(kind)
-            log.error("S3 write failed, data kept for the next flush (logged once): %s", error)

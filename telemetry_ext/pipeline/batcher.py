@@ -2,7 +2,8 @@
 
 Pure: the caller passes the wall-clock time. A batch keeps its sequence number, key and bytes until it is
 written, so a retried PUT (after a timeout, a reset connection or a freeze in mid-request) overwrites the same
-object instead of adding a duplicate. Pending batches are bounded; when the bound is hit the oldest pending
+object instead of adding a duplicate. Compressing and hashing (`Batch.payload`) is CPU work the caller may run
+in a thread; it is done once per batch. Pending batches are bounded; when the bound is hit the oldest pending
 batch is given up (its events counted as dropped), so under a long outage the newest data is what survives.
 
 Object layout, Hive-partitioned so Athena and DuckDB can prune by function, day and hour:
@@ -15,10 +16,12 @@ counters at the moment the batch was cut; every further line is one Telemetry AP
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import re
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Final
 
@@ -56,12 +59,38 @@ class Counters:
     objects: int = 0
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True)
+class Payload:
+    body: bytes
+    sha256_hex: str
+    """What SigV4 signs (x-amz-content-sha256)."""
+    sha256_base64: str
+    """S3's checksum header (x-amz-checksum-sha256): buckets with Object Lock refuse a PUT without one."""
+
+
+@dataclass(slots=True, eq=False)
 class Batch:
     sequence: int
     key: str
-    body: bytes
     event_count: int
+    create_only: bool = False
+    """Write it only if no object has its key (If-None-Match: *): the copies of one SnapStart snapshot each hold
+    it, and exactly one of them must write it."""
+    _lines: list[bytes] = field(default_factory=list, repr=False)
+    _payload: Payload | None = field(default=None, repr=False)
+
+    def payload(self) -> Payload:
+        """The gzip NDJSON body and its hashes, computed once (deterministic: gzip with mtime 0)."""
+        if self._payload is None:
+            body = gzip.compress(b"\n".join(self._lines) + b"\n", compresslevel=6, mtime=0)
+            digest = hashlib.sha256(body).digest()
+            self._payload = Payload(body, digest.hex(), base64.b64encode(digest).decode())
+            self._lines = []
+        return self._payload
+
+    @property
+    def body(self) -> bytes:
+        return self.payload().body
 
 
 @dataclass(slots=True)
@@ -92,13 +121,18 @@ class Batcher:
     def unwritten_events(self) -> int:
         return len(self.buffer) + sum(b.event_count for b in self._pending)
 
-    def cut(self, now: float) -> None:
+    def cut(self, now: float, *, create_only: bool = False) -> None:
         """Move everything buffered into pending batches, each at most `batch_max_bytes` uncompressed."""
         while len(self.buffer):
             if len(self._pending) >= self.max_pending:
                 given_up = self._pending.popleft()
                 self.counters.dropped += given_up.event_count
-            self._pending.append(self._make_batch(self.buffer.take(self.batch_max_bytes), now))
+            self._pending.append(self._make_batch(self.buffer.take(self.batch_max_bytes), now, create_only))
+
+    def new_instance(self, instance_id: str) -> None:
+        """Write under a new instance id from now on, from sequence 0 (after a SnapStart restore)."""
+        self.identity = replace(self.identity, instance_id=instance_id)
+        self._next_sequence = 0
 
     def mark_written(self, batch: Batch) -> None:
         """Forget a batch that is safely in S3. A batch given up meanwhile is not counted twice."""
@@ -109,7 +143,7 @@ class Batcher:
         self.counters.written += batch.event_count
         self.counters.objects += 1
 
-    def _make_batch(self, lines: list[bytes], now: float) -> Batch:
+    def _make_batch(self, lines: list[bytes], now: float, create_only: bool) -> Batch:
         sequence = self._next_sequence
         self._next_sequence += 1
         moment = datetime.fromtimestamp(now, UTC)
@@ -130,9 +164,8 @@ class Batcher:
                 },
             }
         )
-        ndjson = b"\n".join([header, *lines]) + b"\n"
-        body = gzip.compress(ndjson, compresslevel=6, mtime=0)
-        return Batch(sequence, object_key(self.identity, sequence, moment), body, len(lines))
+        key = object_key(self.identity, sequence, moment)
+        return Batch(sequence, key, len(lines), create_only, [header, *lines])
 
     def sync_drop_count(self) -> None:
         """Fold the buffer's drops into the counters (for a summary taken between cuts)."""

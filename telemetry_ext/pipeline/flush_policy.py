@@ -1,12 +1,15 @@
-"""When data moves: pure decisions taken on each lifecycle event. No I/O; the clock is a parameter.
+"""When data moves: pure decisions. No I/O; the clock is a parameter (monotonic seconds).
 
-- INVOKE: flush when a batch is waiting for a retry, when the oldest buffered event has waited
-  `interval`, or when a full batch is buffered. The flush runs concurrently with the function; the extension
-  waits for it at most `budget` (and never past the function's deadline less a margin) before calling /next,
-  so S3 never holds the function up for longer than that. What is not written stays for the next chance.
-- SHUTDOWN: give Lambda up to `grace` to deliver the last `platform.report` (it is produced only after every
-  extension has called /next, so it arrives after the thaw), then drain everything, exiting `margin`
-  before the deadline.
+A flush is due when a batch waits for a retry, when the oldest buffered event has waited `interval`, or when
+the buffer holds a full batch or passes its high-water mark (half of either ring bound). The lifecycle asks on
+every input: an INVOKE, a telemetry POST (the environment is running then, so a full batch is written in the
+background, even in the middle of a long invoke), the age timer, and SHUTDOWN. A flush never holds the
+function up: on INVOKE the extension calls /next at once unless `budget` says to wait for S3.
+
+SHUTDOWN: Lambda keeps delivering telemetry after SHUTDOWN (the last invoke's `platform.report`, the end of
+init when no invoke came, other extensions' last lines). The extension keeps listening until the stream has
+been quiet for `quiet` (and the events it expects have come, for at most `grace`), leaving `reserve` for the
+last write, and exits `margin` before the deadline.
 """
 
 from __future__ import annotations
@@ -14,13 +17,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+DRAIN_RESERVE_S = 0.4
+"""Time kept for the last write at SHUTDOWN: a few PUTs at S3's usual latency, and a retry."""
+
 
 @dataclass(frozen=True, slots=True)
 class FlushPolicy:
     interval_s: float
     budget_s: float
     batch_max_bytes: int
+    high_water_events: int
+    high_water_bytes: int
     shutdown_grace_s: float
+    shutdown_quiet_s: float
     shutdown_margin_s: float
 
 
@@ -39,49 +48,64 @@ class FlushReason(Enum):
     RETRY = "a batch waits for a retry"
     AGE = "oldest event reached the flush interval"
     SIZE = "a full batch is buffered"
+    HIGH_WATER = "the buffer passed its high-water mark"
 
 
-@dataclass(frozen=True, slots=True)
-class FlushDecision:
-    reason: FlushReason
-    wait_s: float
-    """How long the lifecycle may wait for the flush before it calls /next."""
-
-    @property
-    def flush(self) -> bool:
-        return self.reason is not FlushReason.NOTHING_DUE
-
-
-@dataclass(frozen=True, slots=True)
-class ShutdownPlan:
-    grace_s: float
-    """How long to wait for the last `platform.report` before draining."""
-    drain_s: float
-    """Time left for writing once the grace period is over; exit when it is spent."""
-
-
-def on_invoke(policy: FlushPolicy, state: BufferState, now: float, until_deadline_s: float) -> FlushDecision:
-    """`now` is monotonic seconds (the clock of `oldest_arrival`); `until_deadline_s` is the function's time
-    left as given by the INVOKE event's `deadlineMs`."""
-    wait = max(0.0, min(policy.budget_s, until_deadline_s - policy.shutdown_margin_s))
-    return FlushDecision(_reason(policy, state, now), wait)
-
-
-def _reason(policy: FlushPolicy, state: BufferState, now: float) -> FlushReason:
+def due(policy: FlushPolicy, state: BufferState, now: float) -> FlushReason:
     if state.pending_batches:
         return FlushReason.RETRY
     if state.buffered_events == 0 or state.oldest_arrival is None:
         return FlushReason.NOTHING_DUE
-    if now - state.oldest_arrival >= policy.interval_s:
-        return FlushReason.AGE
     if state.buffered_bytes >= policy.batch_max_bytes:
         return FlushReason.SIZE
+    if state.buffered_events >= policy.high_water_events or state.buffered_bytes >= policy.high_water_bytes:
+        return FlushReason.HIGH_WATER
+    if now - state.oldest_arrival >= policy.interval_s:
+        return FlushReason.AGE
     return FlushReason.NOTHING_DUE
 
 
-def on_shutdown(policy: FlushPolicy, until_deadline_s: float, awaiting_report: bool) -> ShutdownPlan:
-    """Split the time before the deadline (less the margin) into the report grace and the drain. The grace
-    never takes more than half of what is left, so the drain always gets time."""
-    available = max(0.0, until_deadline_s - policy.shutdown_margin_s)
-    grace = min(policy.shutdown_grace_s, available / 2) if awaiting_report else 0.0
-    return ShutdownPlan(grace_s=grace, drain_s=available - grace)
+def next_age_due(policy: FlushPolicy, state: BufferState) -> float | None:
+    """When the oldest buffered event reaches the interval (the age timer's moment), or None if nothing waits."""
+    return None if state.oldest_arrival is None else state.oldest_arrival + policy.interval_s
+
+
+def invoke_wait(policy: FlushPolicy, until_deadline_s: float) -> float:
+    """How long to wait on a flush before /next: the budget, never past the function's deadline less a margin."""
+    return max(0.0, min(policy.budget_s, until_deadline_s - policy.shutdown_margin_s))
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownPlan:
+    exit_at: float
+    """Monotonic time to be gone by: the deadline less the margin."""
+    listen_until: float
+    """The latest moment to stop listening, so that the last write still has its reserve."""
+    expect_until: float
+    """How long to wait for events still expected (the last report, the end of init), whatever the quiet."""
+
+
+def shutdown_plan(policy: FlushPolicy, now: float, until_deadline_s: float) -> ShutdownPlan:
+    exit_at = now + max(0.0, until_deadline_s - policy.shutdown_margin_s)
+    listen_until = max(now, exit_at - DRAIN_RESERVE_S)
+    return ShutdownPlan(exit_at, listen_until, min(listen_until, now + policy.shutdown_grace_s))
+
+
+def done_listening(
+    policy: FlushPolicy, plan: ShutdownPlan, now: float, last_activity: float, *, expecting: bool, in_flight: int
+) -> bool:
+    """Stop listening at SHUTDOWN? When out of time; else when nothing is under way, nothing is expected
+    (or waiting for it took `grace`), and no telemetry came for `quiet`."""
+    if now >= plan.listen_until:
+        return True
+    if in_flight or (expecting and now < plan.expect_until):
+        return False
+    return now - last_activity >= policy.shutdown_quiet_s
+
+
+def quiet_check_at(policy: FlushPolicy, plan: ShutdownPlan, now: float, last_activity: float) -> float:
+    """When `done_listening` may next change its answer if nothing arrives meanwhile."""
+    moments = [plan.listen_until, last_activity + policy.shutdown_quiet_s]
+    if now < plan.expect_until:
+        moments.append(plan.expect_until)
+    return max(now, min(moments))

@@ -13,8 +13,8 @@ import socket
 from collections.abc import Callable
 from typing import Final
 
-from telemetry_ext import http
 from telemetry_ext.events import UNPARSABLE, DecodedBatch, decode_batch
+from telemetry_ext.http.server import OkServer
 
 LOOPBACK: Final = "127.0.0.1"
 _RESOLVE_TIMEOUT_S: Final = 1.0
@@ -38,19 +38,22 @@ async def bind_address(host: str) -> str:
 class TelemetryListener:
     def __init__(self, deliver: Deliver, max_body_bytes: int) -> None:
         self._deliver = deliver
-        self._max_body = max_body_bytes
-        self._server: asyncio.Server | None = None
+        self._server = OkServer(self._handle, max_body_bytes)
         self.address = ""
 
     async def start(self, host: str, port: int) -> None:
         address = await bind_address(host)
-        self._server = await http.serve_ok(address, port, self._handle, self._max_body)
+        await self._server.start(address, port)
         self.address = f"{address}:{port}"
 
-    async def stop(self) -> None:
-        if self._server is not None:
-            await http.wait_closed(self._server)
-            self._server = None
+    @property
+    def in_flight(self) -> int:
+        """Requests under way: their head arrived, their answer is not sent yet."""
+        return self._server.in_flight
+
+    async def stop(self, timeout_s: float = 1.0) -> None:
+        """No new connection; requests under way are read and answered (within `timeout_s`)."""
+        await self._server.stop(timeout_s)
 
     def _handle(self, body: bytes | None) -> None:
         self._deliver(decode_batch(body) if body is not None else UNPARSABLE)

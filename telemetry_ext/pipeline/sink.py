@@ -1,40 +1,42 @@
-"""The S3 sink: PutObject of one batch, and the retry loop around it.
+"""The S3 sink: PutObject of one batch over TLS with SigV4, and the retry loop around it.
 
-`write_with_retries` retries with capped exponential backoff inside the caller's deadline, retries a dropped
-connection at once (a pooled connection goes stale while Lambda keeps the environment frozen) and never
-retries what cannot pass (403, bad credentials, wrong bucket owner).
+No AWS SDK: aioboto3/botocore cost ~300 ms of CPU to import and ~60 ms to build a client, seconds at 128 MB
+(7 % of a core); with them the extension was SIGKILLed at SHUTDOWN with its last batch unwritten, 3 runs of 3.
+That makes this module the S3 client, held to an SDK's standard: credentials as Lambda gives them, refreshed
+(`credentials.py`); the trust store found as the SDKs find it, the TLS context built off the event loop
+(`tls.py`); a bucket in another region found from S3's answer and remembered; the signing clock corrected
+when S3 says it is skewed; checksums sent; attempts timed in awake time, not frozen time (`awake.py`).
+
+`write_with_retries` retries with capped exponential backoff, retries a dropped connection at once (a pooled
+connection goes stale while Lambda keeps the environment frozen), and never retries what cannot pass.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import logging
 import random
-import re
-import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Protocol
-from urllib.parse import urlsplit
 
+from telemetry_ext.awake import awake_timeout
 from telemetry_ext.config import Config
-from telemetry_ext.errors import FatalSinkError, RetryableSinkError
-from telemetry_ext.http import Connection, HttpError, host_header
-from telemetry_ext.pipeline import sigv4
-from telemetry_ext.pipeline.batcher import Batch
+from telemetry_ext.errors import FatalSinkError, NotTriedError, RetryableSinkError
+from telemetry_ext.http.client import Connection, Response
+from telemetry_ext.http.wire import CertificateError, HttpError
+from telemetry_ext.lambda_env import EnvironmentKeys
+from telemetry_ext.pipeline import s3, sigv4
+from telemetry_ext.pipeline.batcher import Batch, Payload
+from telemetry_ext.pipeline.credentials import CredentialsProvider
+from telemetry_ext.pipeline.tls import TlsContext
 
-_RETRYABLE_CODES: Final = frozenset(
-    {"SlowDown", "RequestTimeout", "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable", "Throttling"}
-)
-_ERROR_CODE: Final = re.compile(rb"<Code>([^<]{1,100})</Code>")
-_CA_BUNDLES: Final = (
-    "/etc/pki/tls/certs/ca-bundle.crt",  # Amazon Linux 2 and 2023 (every Lambda runtime)
-    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
-)
+log: Final = logging.getLogger("telemetry_ext")
 _BACKOFF_BASE_S: Final = 0.05
 _BACKOFF_CAP_S: Final = 1.0
+_CORRECTIONS: Final = 3
+"""Answers acted on at once within one attempt: the bucket's region, the signing clock, a fresh token."""
 
 
 class Sink(Protocol):
@@ -42,123 +44,101 @@ class Sink(Protocol):
 
 
 class S3Sink:
-    """PutObject, signed with SigV4 (`sigv4.py`), on one keep-alive connection (`http.py`).
-
-    No AWS SDK: aioboto3/botocore cost ~300 ms of CPU to import and ~60 ms to build a client, seconds at
-    128 MB (7 % of a core). Measured with them at 128 MB: after 3 short invokes the stack was still loading
-    at SHUTDOWN and the extension was SIGKILLed at the deadline with its last batch unwritten, 3 runs of 3.
-    """
-
     def __init__(self, config: Config, clock: Callable[[], float] = time.time) -> None:
         self._config = config
         self._clock = clock
-        self._endpoint = endpoint_for(config)
+        self._options = s3.PutOptions(config.sse, config.sse_kms_key_id, config.expected_bucket_owner)
+        self.credentials = CredentialsProvider(config.credentials, clock)
+        self.tls = TlsContext(config.trust)
+        self.region = config.bucket_region
+        self._endpoint = s3.endpoint_for(config.bucket, self.region, config.s3_endpoint_url)
+        self._skew_s = 0.0
         self._connection: Connection | None = None
 
-    async def put(self, batch: Batch, timeout_s: float) -> None:
-        path = self._endpoint.path(batch.key)
-        headers = self._signed(self._endpoint.host, path, batch.body)
-        try:
-            async with asyncio.timeout(timeout_s):
-                response = await self._http().request("PUT", path, headers, batch.body)
-        except TimeoutError:
-            raise RetryableSinkError(f"PUT {batch.key}: no answer within {timeout_s:.2f} s") from None
-        except HttpError as error:  # refused, reset, closed (a dead kept-alive connection is retried inside)
-            raise RetryableSinkError(f"PUT {batch.key}: {error}") from None
-        if response.status >= 300:
-            raise classify(response.status, _error_code(response.body), batch.key)
+    def prepare(self) -> None:
+        """Start the costly part of the first PUT now (the TLS context, in a thread), off any deadline."""
+        if self._endpoint.tls:
+            self.tls.prepare()
 
-    def _signed(self, host: str, path: str, body: bytes) -> dict[str, str]:
-        config = self._config
-        credentials = config.credentials
-        if credentials is None:
-            raise FatalSinkError("no AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
-        headers = {"content-type": "application/x-ndjson", "content-encoding": "gzip"}
-        if config.sse:
-            headers["x-amz-server-side-encryption"] = config.sse
-        if config.sse_kms_key_id:
-            headers["x-amz-server-side-encryption-aws-kms-key-id"] = config.sse_kms_key_id
-        if config.expected_bucket_owner:
-            headers["x-amz-expected-bucket-owner"] = config.expected_bucket_owner
-        return sigv4.signed_headers(
+    async def put(self, batch: Batch, timeout_s: float) -> None:
+        payload = await asyncio.get_running_loop().run_in_executor(None, batch.payload)  # gzip + SHA-256
+        for _ in range(_CORRECTIONS + 1):
+            try:
+                response = await awake_timeout(self._send(batch, payload), timeout_s)
+            except TimeoutError:
+                raise RetryableSinkError(f"PUT {batch.key}: no answer within {timeout_s:.2f} s") from None
+            except CertificateError as error:
+                store = self.tls.store.describe()
+                raise FatalSinkError(
+                    f"PUT {batch.key}: TLS certificate not trusted ({error}); trust store: {store}"
+                ) from None
+            except HttpError as error:  # refused, reset, closed (a dead kept-alive connection is retried inside)
+                raise RetryableSinkError(f"PUT {batch.key}: {error}") from None
+            answer = s3.interpret(response.status, response.headers, response.body, batch.key,
+                                  create_only=batch.create_only)  # fmt: skip
+            if answer.verdict in ("written", "already-there"):
+                return
+            self._correct(answer, batch.key)
+        raise RetryableSinkError(f"PUT {batch.key}: S3 kept redirecting or refusing after {_CORRECTIONS} corrections")
+
+    async def _send(self, batch: Batch, payload: Payload) -> Response:
+        credentials = await self.credentials.get()
+        endpoint = self._endpoint
+        path = endpoint.path(batch.key)
+        headers = sigv4.signed_headers(
             "PUT",
-            host,
+            endpoint.host,
             path,
-            headers,
-            sigv4.payload_hash(body),
+            s3.put_headers(self._options, payload.sha256_base64, create_only=batch.create_only),
+            payload.sha256_hex,
             access_key=credentials.access_key_id,
             secret_key=credentials.secret_access_key,
             session_token=credentials.session_token,
-            region=config.lambda_env.region,
-            now=datetime.fromtimestamp(self._clock(), UTC),
+            region=self.region,
+            now=datetime.fromtimestamp(self._clock() + self._skew_s, UTC),
         )
+        connection = await self._http()
+        return await connection.request("PUT", path, headers, payload.body)
 
-    def _http(self) -> Connection:
+    def _correct(self, answer: s3.Answer, key: str) -> None:
+        """Act on an answer that says how to succeed: another region, another clock, a fresh token."""
+        if answer.verdict == "wrong-region" and answer.region is not None and answer.region != self.region:
+            log.warning(
+                "bucket %s is in %s, not %s: writing there (set TELEMETRY_EXT_BUCKET_REGION=%s to save a request)",
+                self._config.bucket, answer.region, self.region, answer.region,
+            )  # fmt: skip
+            self.region = answer.region
+            self._endpoint = s3.endpoint_for(self._config.bucket, self.region, self._config.s3_endpoint_url)
+            self.forget_connection()
+        elif answer.verdict == "clock-skew" and answer.server_time is not None:
+            self._skew_s = answer.server_time - self._clock()
+            log.warning("S3 says this clock is off by %.1f s: signing with S3's time", self._skew_s)
+        elif answer.verdict == "token" and not isinstance(self._config.credentials, EnvironmentKeys):
+            self.credentials.invalidate()  # the endpoint has fresh ones
+        else:  # the environment's keys cannot be refreshed; the region or clock S3 gave did not help
+            raise FatalSinkError(f"PUT {key}: {answer.refusal}")
+
+    async def _http(self) -> Connection:
         if self._connection is None:
             endpoint = self._endpoint
-            tls = _tls_context() if endpoint.tls else None
+            tls = await self.tls.get() if endpoint.tls else None
             self._connection = Connection(endpoint.connect_host, endpoint.port, tls)
         return self._connection
 
-    async def close(self) -> None:
+    def forget_connection(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
+    def after_restore(self) -> None:
+        """A SnapStart restore: connections opened before the snapshot are dead, and so may be the token."""
+        self.forget_connection()
+        self.credentials.invalidate()
+        self._skew_s = 0.0
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where a key goes: path style on an endpoint override (local S3 servers) and for bucket names with
-    dots (TLS), virtual-hosted style on AWS otherwise. `host` is what is signed (the Host header)."""
-
-    connect_host: str
-    port: int
-    tls: bool
-    bucket: str
-    bucket_in_path: bool
-
-    @property
-    def host(self) -> str:
-        return host_header(self.connect_host, self.port, tls=self.tls)
-
-    def path(self, key: str) -> str:
-        return sigv4.uri_path(self.bucket, key) if self.bucket_in_path else sigv4.uri_path(key)
-
-
-def endpoint_for(config: Config) -> Endpoint:
-    bucket = config.bucket
-    if config.s3_endpoint_url:
-        parts = urlsplit(config.s3_endpoint_url)
-        tls = parts.scheme == "https"
-        return Endpoint(parts.hostname or "", parts.port or (443 if tls else 80), tls, bucket, True)
-    region = config.lambda_env.region
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    if "." in bucket:
-        return Endpoint(f"s3.{region}.{suffix}", 443, True, bucket, True)
-    return Endpoint(f"{bucket}.s3.{region}.{suffix}", 443, True, bucket, False)
-
-
-def _tls_context() -> ssl.SSLContext:
-    """The system's CA bundle, wherever this distribution keeps it (Amazon Linux, Debian, Alpine). Built on
-    the first PUT to an https endpoint, not at init: loading the bundle is the costly part (asyncio has
-    already imported ssl)."""
-    for cafile in _CA_BUNDLES:
-        if os.path.exists(cafile):
-            return ssl.create_default_context(cafile=cafile)
-    return ssl.create_default_context()
-
-
-def _error_code(body: bytes) -> str:
-    match = _ERROR_CODE.search(body)
-    return match.group(1).decode("utf-8", "replace") if match else ""
-
-
-def classify(status: int, code: str, key: str) -> RetryableSinkError | FatalSinkError:
-    """Throttling and 5xx may pass; anything else the service refused (403, 404, 400) will not."""
-    message = f"PUT {key}: {code or 'HTTP ' + str(status)} ({status})"
-    if status >= 500 or code in _RETRYABLE_CODES:
-        return RetryableSinkError(message)
-    return FatalSinkError(message)
+    async def close(self) -> None:
+        self.forget_connection()
+        self.credentials.forget_connection()
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -168,18 +148,20 @@ async def write_with_retries(
     sink: Sink,
     batch: Batch,
     *,
-    deadline: float,
+    deadline: float | None,
     attempts: int,
     attempt_timeout_s: float,
     on_retry: Callable[[], None],
     clock: Callable[[], float] = time.monotonic,
     sleep: Sleep = asyncio.sleep,
 ) -> None:
-    """PUT `batch` until it succeeds, raising the last error when attempts or time (`deadline`, on `clock`)
-    run out. A `FatalSinkError` is raised at once."""
+    """PUT `batch` until it succeeds, raising the last error when attempts or time (`deadline` on `clock`, if
+    any) run out. A `FatalSinkError` is raised at once; `NotTriedError` if the deadline had passed already."""
     for attempt in range(attempts):
-        left = deadline - clock()
+        left = attempt_timeout_s if deadline is None else deadline - clock()
         if left <= 0:
+            if attempt == 0:
+                raise NotTriedError(f"PUT {batch.key}: not tried, its flush's deadline had passed; kept for the next")
             raise RetryableSinkError(f"PUT {batch.key}: out of time after {attempt} attempts")
         try:
             await sink.put(batch, min(attempt_timeout_s, left))
@@ -189,7 +171,7 @@ async def write_with_retries(
                 raise
             on_retry()
             pause = backoff_s(attempt)
-            if deadline - clock() <= pause:
+            if deadline is not None and deadline - clock() <= pause:
                 raise
             await sleep(pause)
 

@@ -12,9 +12,11 @@ from aiohttp.test_utils import TestServer
 
 from telemetry_ext.config import Config
 from telemetry_ext.errors import LambdaApiError
-from telemetry_ext.lambda_api import ExtensionsApi, Invoke, Shutdown, subscription_request
+from telemetry_ext.lambda_api import ExtensionsApi, Invoke, Shutdown, registration_events, subscription_request
 
 EXTENSION_ID = "0b4e5a52-c1c4-4c1e-9e5d-0d5f0c1d8a11"
+ENV = {"AWS_LAMBDA_RUNTIME_API": "x:1", "TELEMETRY_EXT_BUCKET": "a-bucket", "AWS_ACCESS_KEY_ID": "k",
+       "AWS_SECRET_ACCESS_KEY": "s"}  # fmt: skip
 
 
 class RecordingApi:
@@ -51,7 +53,7 @@ async def api() -> AsyncIterator[tuple[ExtensionsApi, RecordingApi]]:
 
 async def test_register_sends_the_name_and_both_events(api: tuple[ExtensionsApi, RecordingApi]) -> None:
     client, recording = api
-    registration = await client.register("telemetry-ext")
+    registration = await client.register("telemetry-ext", registration_events(shutdown_only=False))
     method, path, headers, body = recording.requests[0]
     assert (method, path) == ("POST", "/2020-01-01/extension/register")
     assert headers["Lambda-Extension-Name"] == "telemetry-ext"
@@ -59,10 +61,21 @@ async def test_register_sends_the_name_and_both_events(api: tuple[ExtensionsApi,
     assert registration.extension_id == EXTENSION_ID and registration.function_name == "fn"
 
 
+async def test_on_managed_instances_it_registers_for_shutdown_only_and_subscribes_with_2025_01_29(
+    api: tuple[ExtensionsApi, RecordingApi],
+) -> None:
+    client, recording = api
+    await client.register("telemetry-ext", registration_events(shutdown_only=True))
+    config = Config.from_env({**ENV, "AWS_LAMBDA_INITIALIZATION_TYPE": "lambda-managed-instances"})
+    await client.subscribe(subscription_request(config))
+    assert recording.requests[0][3] == {"events": ["SHUTDOWN"]}
+    assert recording.requests[1][3]["schemaVersion"] == "2025-01-29"
+
+
 async def test_subscribe_sends_the_documented_body(api: tuple[ExtensionsApi, RecordingApi]) -> None:
     client, recording = api
-    await client.register("telemetry-ext")
-    config = Config.from_env({"AWS_LAMBDA_RUNTIME_API": "x:1", "TELEMETRY_EXT_BUCKET": "a-bucket"})
+    await client.register("telemetry-ext", ["INVOKE", "SHUTDOWN"])
+    config = Config.from_env(ENV)
     assert await client.subscribe(subscription_request(config)) == "subscribed"
     method, path, headers, body = recording.requests[1]
     assert (method, path) == ("PUT", "/2022-07-01/telemetry")
@@ -103,7 +116,7 @@ async def test_events_are_parsed_and_shutdown_reasons_lowercased(
 
 async def test_init_error_names_the_error_type(api: tuple[ExtensionsApi, RecordingApi]) -> None:
     client, recording = api
-    await client.register("telemetry-ext")
+    await client.register("telemetry-ext", ["INVOKE", "SHUTDOWN"])
     await client.init_error("Extension.ConfigInvalid", "TELEMETRY_EXT_BUCKET: is required")
     _, path, headers, body = recording.requests[-1]
     assert path == "/2020-01-01/extension/init/error"

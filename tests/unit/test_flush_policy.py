@@ -1,61 +1,108 @@
-from telemetry_ext.pipeline.flush_policy import BufferState, FlushPolicy, FlushReason, on_invoke, on_shutdown
+"""The flush policy: pure decisions over the buffer's state and the clock."""
 
-POLICY = FlushPolicy(interval_s=10, budget_s=0.3, batch_max_bytes=1000, shutdown_grace_s=0.3, shutdown_margin_s=0.2)
+from dataclasses import replace
+
+from telemetry_ext.pipeline.flush_policy import (
+    DRAIN_RESERVE_S,
+    BufferState,
+    FlushPolicy,
+    FlushReason,
+    done_listening,
+    due,
+    invoke_wait,
+    next_age_due,
+    quiet_check_at,
+    shutdown_plan,
+)
+
+POLICY = FlushPolicy(
+    interval_s=10,
+    budget_s=0.3,
+    batch_max_bytes=1000,
+    high_water_events=50,
+    high_water_bytes=5000,
+    shutdown_grace_s=0.3,
+    shutdown_quiet_s=0.1,
+    shutdown_margin_s=0.2,
+)
 
 
 def state(events: int = 0, size: int = 0, oldest: float | None = None, pending: int = 0) -> BufferState:
     return BufferState(events, size, oldest, pending)
 
 
-def test_nothing_buffered_means_no_flush() -> None:
-    assert not on_invoke(POLICY, state(), now=100, until_deadline_s=3).flush
+def test_nothing_buffered_means_nothing_due() -> None:
+    assert due(POLICY, state(), now=100) is FlushReason.NOTHING_DUE
+    assert next_age_due(POLICY, state()) is None
 
 
-def test_young_small_buffers_wait_for_the_interval() -> None:
-    decision = on_invoke(POLICY, state(events=5, size=100, oldest=95), now=100, until_deadline_s=3)
-    assert decision.reason is FlushReason.NOTHING_DUE
+def test_young_small_buffers_wait_for_the_interval_and_the_timer_says_when() -> None:
+    young = state(events=5, size=100, oldest=95)
+    assert due(POLICY, young, now=100) is FlushReason.NOTHING_DUE
+    assert next_age_due(POLICY, young) == 105
 
 
-def test_old_events_are_flushed() -> None:
-    assert (
-        on_invoke(POLICY, state(events=5, size=100, oldest=90), now=100, until_deadline_s=3).reason is FlushReason.AGE
-    )
+def test_old_events_are_due() -> None:
+    assert due(POLICY, state(events=5, size=100, oldest=90), now=100) is FlushReason.AGE
 
 
-def test_a_full_batch_is_flushed_at_once() -> None:
-    assert on_invoke(POLICY, state(events=5, size=1000, oldest=99), 100, 3).reason is FlushReason.SIZE
+def test_a_full_batch_is_due_at_once() -> None:
+    assert due(POLICY, state(events=5, size=1000, oldest=99), 100) is FlushReason.SIZE
+
+
+def test_a_buffer_past_its_high_water_mark_is_due_at_once() -> None:
+    assert due(POLICY, state(events=50, size=200, oldest=99), 100) is FlushReason.HIGH_WATER
+    assert due(replace(POLICY, batch_max_bytes=10**6), state(5, 5000, 99), 100) is FlushReason.HIGH_WATER
 
 
 def test_pending_batches_are_retried_first() -> None:
-    assert on_invoke(POLICY, state(pending=1), 100, 3).reason is FlushReason.RETRY
+    assert due(POLICY, state(pending=1), 100) is FlushReason.RETRY
+
+
+def test_interval_zero_makes_any_data_due() -> None:
+    assert due(replace(POLICY, interval_s=0), state(events=1, size=1, oldest=100), 100) is FlushReason.AGE
 
 
 def test_the_wait_before_next_is_the_budget_but_never_past_the_deadline() -> None:
-    assert on_invoke(POLICY, state(pending=1), 100, until_deadline_s=3).wait_s == 0.3
-    assert abs(on_invoke(POLICY, state(pending=1), 100, until_deadline_s=0.25).wait_s - 0.05) < 1e-9
-    assert on_invoke(POLICY, state(pending=1), 100, until_deadline_s=0.1).wait_s == 0
+    assert invoke_wait(POLICY, until_deadline_s=3) == 0.3
+    assert abs(invoke_wait(POLICY, until_deadline_s=0.25) - 0.05) < 1e-9
+    assert invoke_wait(POLICY, until_deadline_s=0.1) == 0
+    assert invoke_wait(replace(POLICY, budget_s=0), until_deadline_s=3) == 0
 
 
-def test_interval_zero_flushes_on_every_invoke_with_data() -> None:
-    policy = FlushPolicy(0, 0.3, 1000, 0.3, 0.2)
-    assert on_invoke(policy, state(events=1, size=1, oldest=100), 100, 3).flush
+def test_shutdown_exits_a_margin_before_the_deadline_and_keeps_a_reserve_for_the_last_write() -> None:
+    plan = shutdown_plan(POLICY, now=100, until_deadline_s=1.7)
+    assert abs(plan.exit_at - 101.5) < 1e-9
+    assert abs(plan.listen_until - (101.5 - DRAIN_RESERVE_S)) < 1e-9
+    assert abs(plan.expect_until - 100.3) < 1e-9
 
 
-def test_shutdown_waits_for_the_report_then_drains_before_the_margin() -> None:
-    plan = on_shutdown(POLICY, until_deadline_s=1.7, awaiting_report=True)
-    assert plan.grace_s == 0.3
-    assert abs(plan.grace_s + plan.drain_s - 1.5) < 1e-9
+def test_shutdown_past_its_deadline_stops_listening_at_once() -> None:
+    plan = shutdown_plan(POLICY, now=100, until_deadline_s=-1)
+    assert plan.exit_at == plan.listen_until == plan.expect_until == 100
+    assert done_listening(POLICY, plan, 100, last_activity=100, expecting=True, in_flight=1)
 
 
-def test_shutdown_grace_never_takes_more_than_half_of_what_is_left() -> None:
-    plan = on_shutdown(POLICY, until_deadline_s=0.6, awaiting_report=True)
-    assert abs(plan.grace_s - 0.2) < 1e-9 and abs(plan.drain_s - 0.2) < 1e-9
+def test_listening_goes_on_while_telemetry_keeps_coming() -> None:
+    plan = shutdown_plan(POLICY, now=100, until_deadline_s=1.7)
+    assert not done_listening(POLICY, plan, 100.35, last_activity=100.3, expecting=False, in_flight=0)
+    assert done_listening(POLICY, plan, 100.41, last_activity=100.3, expecting=False, in_flight=0)
 
 
-def test_shutdown_without_a_report_to_wait_for_drains_at_once() -> None:
-    assert on_shutdown(POLICY, 1.7, awaiting_report=False).grace_s == 0
+def test_listening_waits_for_expected_events_up_to_the_grace_then_for_quiet() -> None:
+    plan = shutdown_plan(POLICY, now=100, until_deadline_s=1.7)
+    assert not done_listening(POLICY, plan, 100.2, last_activity=100, expecting=True, in_flight=0)
+    assert done_listening(POLICY, plan, 100.31, last_activity=100, expecting=True, in_flight=0)
 
 
-def test_shutdown_past_its_deadline_has_no_time_left() -> None:
-    plan = on_shutdown(POLICY, until_deadline_s=-1, awaiting_report=True)
-    assert plan.grace_s == 0 and plan.drain_s == 0
+def test_a_request_under_way_keeps_the_listener_open_until_time_runs_out() -> None:
+    plan = shutdown_plan(POLICY, now=100, until_deadline_s=1.7)
+    assert not done_listening(POLICY, plan, 101.0, last_activity=100, expecting=False, in_flight=1)
+    assert done_listening(POLICY, plan, plan.listen_until, last_activity=100, expecting=False, in_flight=1)
+
+
+def test_the_next_check_is_when_quiet_or_grace_or_time_can_change_the_answer() -> None:
+    plan = shutdown_plan(POLICY, now=100, until_deadline_s=1.7)
+    assert abs(quiet_check_at(POLICY, plan, now=100.05, last_activity=100.05) - 100.15) < 1e-9
+    assert abs(quiet_check_at(POLICY, plan, now=100.25, last_activity=100.25) - 100.3) < 1e-9
+    assert quiet_check_at(POLICY, plan, now=101.05, last_activity=101.05) == plan.listen_until

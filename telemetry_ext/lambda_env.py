@@ -1,0 +1,151 @@
+"""What Lambda gives the extension, read from the environment (with `config.py`, the only readers of it).
+
+- the API address, the function, the region and the kind of environment (`Mode`, from
+  `AWS_LAMBDA_INITIALIZATION_TYPE`: on-demand, provisioned concurrency, SnapStart, Lambda Managed Instances);
+- where AWS credentials come from (`CredentialSource`), in the AWS SDKs' order: the environment's keys, then the
+  container credentials endpoint (what SnapStart and Lambda Managed Instances give, lambda-api.md §5.4);
+- which certificates to trust for TLS (`TrustSource`), in the SDKs' order: `AWS_CA_BUNDLE`, then OpenSSL's
+  `SSL_CERT_FILE` / `SSL_CERT_DIR`, then the system's own store (found in `pipeline/tls.py`).
+
+Read apart from the user's settings, so that an extension with a bad setting can still register and report
+it through /init/error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final, Literal
+from urllib.parse import urlsplit
+
+from telemetry_ext.errors import ConfigError
+
+Mode = Literal["on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances"]
+MODES: Final[tuple[Mode, ...]] = ("on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances")
+ECS_CREDENTIALS_HOST: Final = "169.254.170.2"
+_CONTAINER_HOSTS: Final = frozenset({"169.254.170.2", "169.254.170.23", "fd00:ec2::23", "localhost"})
+FULL_URI: Final = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+RELATIVE_URI: Final = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+TOKEN: Final = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+TOKEN_FILE: Final = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentKeys:
+    """The execution role's keys as environment variables (on-demand and provisioned-concurrency functions)."""
+
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerEndpoint:
+    """Credentials served over HTTP, refreshed before they expire (SnapStart, Lambda Managed Instances)."""
+
+    url: str
+    token: str | None = field(default=None, repr=False)
+    token_file: str | None = None
+    """Read at every fetch: the file's owner may rotate the token."""
+
+
+CredentialSource = EnvironmentKeys | ContainerEndpoint
+
+
+@dataclass(frozen=True, slots=True)
+class TrustSource:
+    """Where the CA certificates come from: the first variable that is set, else the system's store."""
+
+    variable: str | None = None
+    path: str | None = None
+    is_directory: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaEnv:
+    runtime_api: str
+    extension_name: str
+    function_name: str
+    function_version: str
+    region: str
+    mode: Mode = "on-demand"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> LambdaEnv:
+        kind = env.get("AWS_LAMBDA_INITIALIZATION_TYPE", "").strip()
+        return cls(
+            runtime_api=_required(env, "AWS_LAMBDA_RUNTIME_API"),
+            # The launcher sets this to its own file name, which is the name Lambda expects at /register.
+            extension_name=env.get("LAMBDA_EXTENSION_NAME", "").strip() or "telemetry-ext",
+            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "") or "unknown-function",
+            function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", "") or "$LATEST",
+            region=env.get("AWS_REGION", "") or env.get("AWS_DEFAULT_REGION", "") or "us-east-1",
+            # An initialization type we do not know yet is served as on-demand: INVOKE and SHUTDOWN.
+            mode=next((m for m in MODES if m == kind), "on-demand"),
+        )
+
+    @property
+    def shutdown_only(self) -> bool:
+        """Lambda Managed Instances refuse an INVOKE registration (lambda-api.md §1.5)."""
+        return self.mode == "lambda-managed-instances"
+
+
+def credential_source(env: Mapping[str, str]) -> CredentialSource:
+    """The first source the AWS SDKs would use, validated; ConfigError naming the variables if there is none."""
+    key, secret = env.get("AWS_ACCESS_KEY_ID", "").strip(), env.get("AWS_SECRET_ACCESS_KEY", "").strip()
+    if key or secret:
+        if not (key and secret):
+            missing = "AWS_SECRET_ACCESS_KEY" if key else "AWS_ACCESS_KEY_ID"
+            raise ConfigError(missing, "is not set, but its pair is: give both keys or neither")
+        return EnvironmentKeys(key, secret, env.get("AWS_SESSION_TOKEN", "").strip() or None)
+    full, relative = env.get(FULL_URI, "").strip(), env.get(RELATIVE_URI, "").strip()
+    if full or relative:
+        url = full or f"http://{ECS_CREDENTIALS_HOST}{relative}"
+        _check_container_url(FULL_URI if full else RELATIVE_URI, url)
+        token_file = env.get(TOKEN_FILE, "").strip() or None
+        if token_file is not None and not os.path.isfile(token_file):
+            raise ConfigError(TOKEN_FILE, f"{token_file!r} is not a readable file")
+        return ContainerEndpoint(url, env.get(TOKEN, "").strip() or None, token_file)
+    raise ConfigError(
+        "AWS_ACCESS_KEY_ID",
+        f"no AWS credentials: neither AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY nor {FULL_URI} is set "
+        "(Lambda sets one of them for every function: is this running outside Lambda?)",
+    )
+
+
+def _check_container_url(variable: str, url: str) -> None:
+    """As the SDKs: HTTPS anywhere, plain HTTP only to loopback or the ECS/EKS credential addresses."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme != "http" or not parts.hostname:
+        raise ConfigError(variable, f"{url!r} is not an http(s) URL")
+    host = parts.hostname
+    import ipaddress  # only for a container endpoint given over plain HTTP
+
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and host not in _CONTAINER_HOSTS:
+        raise ConfigError(variable, f"{url!r}: plain HTTP is allowed to loopback and the container hosts only")
+
+
+def trust_source(env: Mapping[str, str]) -> TrustSource:
+    for variable, directory in (("AWS_CA_BUNDLE", False), ("SSL_CERT_FILE", False), ("SSL_CERT_DIR", True)):
+        path = env.get(variable, "").strip()
+        if not path:
+            continue
+        exists = os.path.isdir(path) if directory else os.path.isfile(path)
+        if not exists:
+            raise ConfigError(variable, f"{path!r} is not a {'directory' if directory else 'file'}")
+        return TrustSource(variable, path, directory)
+    return TrustSource()
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(name, "is not set; Lambda sets it for every extension")
+    return value

@@ -1,0 +1,125 @@
+"""AWS credentials as Lambda gives them, kept fresh (lambda_env.py finds the source).
+
+- Environment keys: the execution role's session, fixed for the life of the environment.
+- The container credentials endpoint (SnapStart, Lambda Managed Instances): fetched when first needed, cached,
+  refreshed before `Expiration` (5 minutes before, or half their lifetime if that is shorter), and fetched
+  again at once when S3 says the token expired or is invalid (`invalidate`), or after a SnapStart restore.
+  Request and answer as the AWS SDKs' container provider: `GET <url>` with `Authorization: <token>` (the token
+  file, when given, is read at every fetch), JSON `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+from urllib.parse import urlsplit
+
+import orjson
+
+from telemetry_ext.errors import RetryableSinkError
+from telemetry_ext.http.client import Connection
+from telemetry_ext.http.wire import HttpError
+from telemetry_ext.lambda_env import ContainerEndpoint, CredentialSource, EnvironmentKeys
+
+REFRESH_BEFORE_S: Final = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    expires_at: float | None = None
+    """Wall-clock seconds; None: they do not expire while the environment lives."""
+    fetched_at: float = 0.0
+
+
+class CredentialsProvider:
+    def __init__(self, source: CredentialSource, clock: Callable[[], float] = time.time) -> None:
+        self._source = source
+        self._clock = clock
+        self._cached: Credentials | None = None
+        self._connection: Connection | None = None
+        self.fetches = 0
+
+    @property
+    def description(self) -> str:
+        if isinstance(self._source, EnvironmentKeys):
+            return "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        return f"the container credentials endpoint {self._source.url}"
+
+    async def get(self) -> Credentials:
+        if isinstance(self._source, EnvironmentKeys):
+            source = self._source
+            return Credentials(source.access_key_id, source.secret_access_key, source.session_token)
+        if self._cached is None or self._stale(self._cached):
+            self._cached = await self._fetch(self._source)
+        return self._cached
+
+    def invalidate(self) -> None:
+        """S3 refused the token (expired or invalid), or a SnapStart restore made it old: fetch anew."""
+        self._cached = None
+        self.forget_connection()
+
+    def forget_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _stale(self, credentials: Credentials) -> bool:
+        if credentials.expires_at is None:
+            return False
+        lifetime = credentials.expires_at - credentials.fetched_at
+        return credentials.expires_at - self._clock() < min(REFRESH_BEFORE_S, lifetime / 2)
+
+    async def _fetch(self, source: ContainerEndpoint) -> Credentials:
+        parts = urlsplit(source.url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
+        headers = {"Accept": "application/json"}
+        token = _token(source)
+        if token:
+            headers["Authorization"] = token
+        try:
+            response = await self._http(parts.scheme, parts.hostname or "", parts.port).request("GET", target, headers)
+        except HttpError as error:
+            raise RetryableSinkError(f"credentials endpoint {source.url}: {error}") from None
+        self.fetches += 1
+        if response.status != 200:
+            detail = response.body[:200].decode("utf-8", "replace")
+            raise RetryableSinkError(f"credentials endpoint {source.url}: HTTP {response.status} {detail}")
+        return self._parse(source.url, response.body)
+
+    def _parse(self, url: str, body: bytes) -> Credentials:
+        try:
+            data = orjson.loads(body)
+            expiration = data.get("Expiration")
+            expires_at = datetime.fromisoformat(expiration).timestamp() if expiration else None
+            return Credentials(
+                str(data["AccessKeyId"]), str(data["SecretAccessKey"]), data.get("Token") or None, expires_at,
+                self._clock(),
+            )  # fmt: skip
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as error:
+            raise RetryableSinkError(f"credentials endpoint {url}: unreadable answer ({error!r})") from None
+
+    def _http(self, scheme: str, host: str, port: int | None) -> Connection:
+        if self._connection is None:
+            tls = None
+            if scheme == "https":
+                import ssl  # an https endpoint is rare (ECS, EKS); Lambda's is plain HTTP on loopback
+
+                tls = ssl.create_default_context()
+            self._connection = Connection(host, port or (443 if tls else 80), tls)
+        return self._connection
+
+
+def _token(source: ContainerEndpoint) -> str | None:
+    if source.token_file is not None:
+        try:
+            with open(source.token_file, encoding="utf-8") as handle:
+                return handle.read().strip()
+        except OSError as error:
+            raise RetryableSinkError(f"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: {error}") from None
+    return source.token
