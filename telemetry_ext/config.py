@@ -54,7 +54,7 @@ SETTINGS: Final = (
     Setting("max_pending_batches", "8", "cut batches kept for retry", 1, 1_000),
     Setting("flush_interval_ms", "10000", "write when the oldest buffered event is this old", 0, 86_400_000),
     Setting("flush_budget_ms", "0", "longest wait on S3 before calling /next on INVOKE", 0, 60_000),
-    Setting("shutdown_grace_ms", "300", "longest wait at SHUTDOWN for the last platform.report", 0, 1_500),
+    Setting("shutdown_grace_ms", "1000", "longest wait at SHUTDOWN for the last platform.report", 0, 1_500),
     Setting("shutdown_quiet_ms", "100", "at SHUTDOWN, stop listening once no telemetry came for this long", 0, 1_500),
     Setting("shutdown_margin_ms", "200", "exit this long before the SHUTDOWN deadline", 50, 1_500),
     Setting("s3_timeout_ms", "2000", "timeout of one S3 request", 100, 60_000),

@@ -67,11 +67,12 @@ class OkServer:
     async def _serve(self, peer: _Peer) -> None:
         stream = peer.stream
         try:
-            while not (self._stopping and peer.idle):
-                peer.busy = False
+            while True:
                 head = await stream.read_until(b"\r\n\r\n")
                 peer.busy = True
-                if not await self._answer(stream, head):
+                keep_alive = await self._answer(stream, head)
+                peer.busy = False
+                if not keep_alive or (self._stopping and peer.idle):
                     break
         except (HttpError, ValueError, OSError):
             pass  # not HTTP, or the client went away: nothing to answer

@@ -75,7 +75,9 @@ def put_headers(options: PutOptions, checksum_sha256: str, *, create_only: bool)
     headers = {
         "content-type": "application/x-ndjson",
         "content-encoding": "gzip",
-        "x-amz-checksum-sha256": checksum_sha256,  # S3 checks the body; Object Lock buckets require a checksum
+        # S3 checks the body against it, and stores it; Object Lock buckets refuse a PUT without a checksum
+        "x-amz-sdk-checksum-algorithm": "SHA256",
+        "x-amz-checksum-sha256": checksum_sha256,
     }
     if options.sse:
         headers["x-amz-server-side-encryption"] = options.sse

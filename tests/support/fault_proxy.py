@@ -1,8 +1,11 @@
-"""An HTTP/1.1 proxy in front of the S3 server that injects scripted faults.
+"""An HTTP/1.1 proxy in front of the S3 server that injects scripted faults, and plays S3's front end.
 
 It forwards each request unchanged (Host included, so SigV4 signatures stay valid) and keeps client
 connections alive like a real server, so the client's connection pool is exercised. Faults, consumed in order,
 one per request: an error status with an S3 error body, a delay, or a reset (RST, no answer).
+As S3's front end (the TLS tier): it can serve TLS on S3's host names, answer as S3 does what moto does not
+check (`rules`: the bucket's region, the signing clock, revoked tokens; see s3_rules.py), add a latency profile,
+and log every exchange (`log`), so that a test can count PUTs and see whether an object was overwritten.
 `drop_idle_connections()` closes every idle keep-alive connection, as S3 does while Lambda keeps the
 environment frozen. It runs in its own thread, so async tests and subprocesses can both use it.
 """
@@ -12,9 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import struct
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -31,6 +37,20 @@ class Fault:
     """Only requests with this method consume the fault (None: any)."""
 
 
+Rule = Callable[[bytes], bytes | None]
+"""Given a request's head, the response S3 would give instead of serving it, or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    at: float
+    """Wall-clock time the answer was sent."""
+    method: str
+    host: str
+    target: str
+    status: int
+
+
 @dataclass(slots=True)
 class ProxyStats:
     requests: dict[str, int] = field(default_factory=dict)
@@ -39,8 +59,22 @@ class ProxyStats:
 
 
 class FaultProxy:
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+    def __init__(
+        self,
+        upstream_host: str,
+        upstream_port: int,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self._upstream = (upstream_host, upstream_port)
+        self._listen = (host, port)
+        self._tls = tls
+        self.rules: list[Rule] = []
+        self.latency: Callable[[str], float] | None = None
+        """Seconds to wait before answering a request with this method (a latency profile)."""
+        self.log: list[Exchange] = []
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._idle: set[asyncio.StreamWriter] = set()
@@ -51,11 +85,11 @@ class FaultProxy:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self.port = 0
+        self.port = port
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self._tls else 'http'}://{self._listen[0]}:{self.port}"
 
     def start(self) -> FaultProxy:
         self._thread.start()
@@ -96,7 +130,8 @@ class FaultProxy:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self._server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        server = asyncio.start_server(self._serve, *self._listen, ssl=self._tls, reuse_address=True)
+        self._server = self._loop.run_until_complete(server)
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
@@ -130,6 +165,8 @@ class FaultProxy:
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                     head = _without_header(head, b"expect")
                 body = await reader.readexactly(_content_length(head))
+                if self.latency is not None:
+                    await asyncio.sleep(self.latency(method))
                 fault = self._next_fault(method) or self._owner_mismatch(head)
                 if fault is not None:
                     self.stats.faults[fault.kind] = self.stats.faults.get(fault.kind, 0) + 1
@@ -137,19 +174,25 @@ class FaultProxy:
                         _reset(writer)
                         return
                     if fault.kind == "status":
-                        writer.write(_error_response(fault.status, fault.code))
-                        await writer.drain()
+                        await self._answer(writer, head, error_response(fault.status, fault.code))
                         continue
                     await asyncio.sleep(fault.seconds)
-                writer.write(await self._forward(head, body))
-                await writer.drain()
-                self.stats.forwarded += 1
+                refusal = next((answer for rule in self.rules if (answer := rule(head)) is not None), None)
+                await self._answer(writer, head, refusal or await self._forward(head, body))
+                self.stats.forwarded += refusal is None
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:
             self._idle.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()
+
+    async def _answer(self, writer: asyncio.StreamWriter, head: bytes, response: bytes) -> None:
+        method, target = head.split(b" ", 2)[:2]
+        status = int(response.split(b" ", 2)[1])
+        self.log.append(Exchange(time.time(), method.decode(), header(head, "host"), target.decode(), status))
+        writer.write(response)  # logged first: the client may look at the log as soon as it has its answer
+        await writer.drain()
 
     async def _forward(self, head: bytes, body: bytes) -> bytes:
         reader, writer = await asyncio.open_connection(*self._upstream)
@@ -162,12 +205,18 @@ class FaultProxy:
         return _reframe(response, head.split(b" ", 1)[0] == b"HEAD")
 
 
-def _content_length(head: bytes) -> int:
+def header(head: bytes, name: str) -> str:
+    """A request header's value ("" when absent)."""
+    wanted = name.lower().encode()
     for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return int(value.strip())
-    return 0
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == wanted:
+            return value.strip().decode("latin-1")
+    return ""
+
+
+def _content_length(head: bytes) -> int:
+    return int(header(head, "content-length") or 0)
 
 
 def _without_header(head: bytes, name: bytes) -> bytes:
@@ -207,15 +256,19 @@ def _dechunk(body: bytes) -> bytes:
     return bytes(out)
 
 
-def _error_response(status: int, code: str) -> bytes:
+def error_response(
+    status: int, code: str, message: str = "injected by the fault proxy", headers: dict[str, str] | None = None,
+    **fields: str,
+) -> bytes:  # fmt: skip
+    """An S3 error answer: XML body with Code, Message and any other `fields` (Region, Endpoint, ...)."""
+    extra = "".join(f"<{name}>{value}</{name}>" for name, value in fields.items())
     body = (
-        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
-        f"<Message>injected by the fault proxy</Message><RequestId>fault</RequestId></Error>"
+        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
+        f"{extra}<RequestId>fault</RequestId></Error>"
     ).encode()
-    return (
-        f"HTTP/1.1 {status} Injected\r\nContent-Type: application/xml\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
+    lines = [f"HTTP/1.1 {status} S3", "Content-Type: application/xml", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:

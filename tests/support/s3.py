@@ -1,8 +1,10 @@
 """A real S3 server on loopback for the tests: moto_server with SigV4 authentication enforced.
 
-moto checks signatures once IAM auth is on (`INITIAL_NO_AUTH_ACTION_COUNT`): the first three calls, which
-create an IAM user, its access key and its policy, pass unauthenticated; every later request must be signed
-with that key, so a wrong secret gets 403 SignatureDoesNotMatch.
+moto checks signatures once IAM auth is on (`INITIAL_NO_AUTH_ACTION_COUNT`): the first five calls, which
+create an IAM user, its access key and its policy, and a role for temporary credentials, pass
+unauthenticated; every later request must be signed with that key (or with temporary credentials from
+`session_credentials`, as the container credentials endpoint hands out), so a wrong secret gets 403
+SignatureDoesNotMatch and an unknown session token is refused.
 """
 
 from __future__ import annotations
@@ -21,9 +23,16 @@ import boto3
 import orjson
 from botocore.config import Config
 
-BOOTSTRAP_ACTIONS = 3
+BOOTSTRAP_ACTIONS = 5
 REGION = "us-east-1"
-ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
+ROLE_ARN = "arn:aws:iam::123456789012:role/telemetry-ext-function"
+TRUST_ACCOUNT = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/telemetry-ext"},'
+    '"Action":"sts:AssumeRole"}]}'
+)
+ALLOW_ALL = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","sts:AssumeRole"],"Resource":"*"}]}'
+)
 
 
 def free_port() -> int:
@@ -48,6 +57,15 @@ class S3Server:
             aws_secret_access_key=secret or self.secret_key,
             config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
         )
+
+    def session_credentials(self) -> tuple[str, str, str]:
+        """Temporary credentials (key, secret, session token) of the test role, as STS issues them."""
+        sts = boto3.client(
+            "sts", endpoint_url=self.endpoint, region_name=REGION,
+            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+        )  # fmt: skip
+        issued = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="telemetry-ext-test")["Credentials"]
+        return issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"]
 
     def new_bucket(self) -> str:
         name = f"telemetry-{uuid.uuid4().hex[:12]}"
@@ -102,6 +120,8 @@ def start_s3_server() -> S3Server:
     iam.create_user(UserName="telemetry-ext")
     key = iam.create_access_key(UserName="telemetry-ext")["AccessKey"]
     iam.put_user_policy(UserName="telemetry-ext", PolicyName="s3", PolicyDocument=ALLOW_ALL)
+    iam.create_role(RoleName=ROLE_ARN.rsplit("/", 1)[1], AssumeRolePolicyDocument=TRUST_ACCOUNT)
+    iam.put_role_policy(RoleName=ROLE_ARN.rsplit("/", 1)[1], PolicyName="s3", PolicyDocument=ALLOW_ALL)
     return S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"], process)
 
 

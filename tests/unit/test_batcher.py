@@ -1,4 +1,6 @@
+import base64
 import gzip
+import hashlib
 from datetime import UTC, datetime
 
 import orjson
@@ -101,3 +103,30 @@ def test_keys_are_safe_whatever_the_names() -> None:
     assert "//" not in key
     assert key.startswith("a/b/function=")
     assert safe_segments("///") == []
+
+
+def test_the_payload_is_computed_once_with_its_hashes_and_the_lines_let_go() -> None:
+    batcher = make_batcher()
+    batcher.ingest(decode_batch(events(3)), 0.0)
+    batcher.cut(NOW)
+    (batch,) = batcher.pending
+    payload = batch.payload()
+    assert batch.payload() is payload
+    assert payload.sha256_hex == hashlib.sha256(payload.body).hexdigest()
+    assert base64.b64decode(payload.sha256_base64) == hashlib.sha256(payload.body).digest()
+    assert [e["record"] for e in lines_of(batch)[1:]] == ["line 0", "line 1", "line 2"]
+
+
+def test_a_new_instance_id_starts_a_new_key_space_and_create_only_marks_the_batches_cut() -> None:
+    # GIVEN a snapshot's buffered events, cut create-only under the snapshot's id at a restore
+    batcher = make_batcher()
+    batcher.ingest(decode_batch(events(2)), 0.0)
+    batcher.cut(NOW, create_only=True)
+    batcher.new_instance("restored1")
+    batcher.ingest(decode_batch(events(2, start=2)), 0.0)
+    batcher.cut(NOW)
+    first, second = batcher.pending
+    # THEN the snapshot's batch keeps its id and is create-only; the restored copy writes under its own id from 0
+    assert first.create_only and first.key.endswith("abc123-00000000.ndjson.gz")
+    assert not second.create_only and second.key.endswith("restored1-00000000.ndjson.gz")
+    assert lines_of(second)[0]["record"]["instanceId"] == "restored1"  # type: ignore[index]
