@@ -1,0 +1,103 @@
+"""The TLS tier: the whole extension on the production S3 path, both flavours.
+
+No endpoint override: the extension connects with TLS to `<bucket>.s3.<region>.amazonaws.com:443` (or
+`s3.<region>.amazonaws.com` for a bucket name with dots), verifies the certificate against the only CA bundle
+there is, at the Amazon Linux path, and signs with the credentials Lambda gives: the environment's keys, or the
+container credentials endpoint (SnapStart, Managed Instances). The bucket may live in another region than the
+function. Everything runs in network and mount namespaces of the test's own (tests/support/aws_namespace.py).
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from lambda_emulator.layer import unpack_layer
+from tests.support.aws_namespace import namespaces_available, run_in_aws_namespace, system_bundle
+from tests.support.certs import make_server_certificate, s3_host_names
+from tests.support.layers import FLAVOURS, REPO, Flavour
+from tests.support.summary import parse_summary
+
+pytestmark = pytest.mark.integration
+REGIONS = ["us-east-1", "eu-west-1"]
+
+
+def run_tls_session(tmp_path: Path, flavour: Flavour, **options: Any) -> dict[str, Any]:
+    """Run one session in the namespaces; its result (aws_session.py)."""
+    if not namespaces_available():
+        pytest.fail("the TLS tier needs root and unshare (util-linux): network and mount namespaces")
+    layer = flavour.layer(tmp_path)
+    if layer.is_file():
+        unpack_layer(layer, tmp_path / "opt")
+        layer = tmp_path / "opt"
+    certificate = make_server_certificate(tmp_path / "certs", s3_host_names(REGIONS))
+    bucket = options["bucket"]
+    hosts = {name: "127.0.0.1" for region in REGIONS for name in (f"s3.{region}.amazonaws.com",
+                                                                   f"{bucket}.s3.{region}.amazonaws.com")}  # fmt: skip
+    settings = {"layer": str(layer), "env": flavour.env, "certificate_chain": str(certificate.chain),
+                "certificate_key": str(certificate.key), **options}  # fmt: skip
+    (tmp_path / "options.json").write_bytes(orjson.dumps(settings))
+    command = [sys.executable, "-m", "tests.support.aws_session", str(tmp_path / "options.json"),
+               str(tmp_path / "result.json")]  # fmt: skip
+    completed = run_in_aws_namespace(
+        ["sh", "-c", f'cd "{REPO}" && exec "$@"', "session", *command],
+        scratch=tmp_path / "ns",
+        ca_bundle=system_bundle() + certificate.ca.read_bytes(),
+        hosts=hosts,
+        timeout_s=300,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    result: dict[str, Any] = orjson.loads((tmp_path / "result.json").read_bytes())
+    return result
+
+
+def check_every_event_once(result: dict[str, Any], notes: int = 0) -> dict[str, int]:
+    """Every event Lambda emitted (but the extension's own lines) in S3 exactly once; the summary agrees; the
+    extension printed nothing but the summary and `notes` lines."""
+    stored = [orjson.dumps(e) for events in result["objects"].values() for e in events]
+    counts = Counter(stored)
+    assert [n for n in counts.values() if n > 1] == []
+    emitted = [orjson.dumps(e) for e in result["emitted"] if e["type"] != "extension"]
+    assert set(emitted) <= set(counts)
+    assert [i["status"] for i in result["invokes"]] == ["success"] * len(result["invokes"])
+    summary = parse_summary(result["output"])
+    assert summary["written"] == summary["received"] == len(stored) and summary["unwritten"] == 0
+    assert len([line for line in result["output"] if "telemetry-ext shutdown" not in line]) == notes
+    return summary
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS, ids=lambda f: f.name)
+async def test_a_bucket_in_another_region_with_container_credentials_over_tls(tmp_path: Path, flavour: Flavour) -> None:
+    # GIVEN a function in us-east-1, its telemetry bucket in eu-west-1, credentials only from the container
+    # endpoint, and the CA bundle only at /etc/pki/tls/certs/ca-bundle.crt
+    bucket = f"central-logs-{uuid.uuid4().hex[:8]}"
+    result = run_tls_session(tmp_path, flavour, bucket=bucket, bucket_region="eu-west-1", credentials="container",
+                             settings={"flush_interval_ms": 0})  # fmt: skip
+    # THEN every event is in S3 once, written with TLS at the bucket's own regional host after one redirect
+    check_every_event_once(result, notes=1)
+    (note,) = [line for line in result["output"] if "telemetry-ext shutdown" not in line]
+    assert "is in eu-west-1, not us-east-1" in note and "TELEMETRY_EXT_BUCKET_REGION=eu-west-1" in note
+    puts = [e for e in result["front_log"] if e["method"] == "PUT"]
+    assert puts[0]["host"] == f"{bucket}.s3.us-east-1.amazonaws.com" and puts[0]["status"] == 301
+    assert {e["host"] for e in puts[1:]} == {f"{bucket}.s3.eu-west-1.amazonaws.com"}
+    assert all(e["status"] == 200 for e in puts[1:])
+    # and the container endpoint was the source, asked with its token
+    assert result["credential_requests"] and all(result["credential_requests"])
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS, ids=lambda f: f.name)
+async def test_a_bucket_name_with_dots_path_style_with_the_environments_keys_over_tls(
+    tmp_path: Path, flavour: Flavour
+) -> None:
+    bucket = f"logs.example.{uuid.uuid4().hex[:8]}"
+    result = run_tls_session(tmp_path, flavour, bucket=bucket, bucket_region="us-east-1", credentials="env")
+    check_every_event_once(result)
+    puts = [e for e in result["front_log"] if e["method"] == "PUT"]
+    assert {e["host"] for e in puts} == {"s3.us-east-1.amazonaws.com"}
+    assert all(e["target"].startswith(f"/{bucket}/") and e["status"] == 200 for e in puts)
