@@ -63,7 +63,7 @@ class Host:
         return dataclasses.replace(self, v2=None, v2_controllers=frozenset())
 
     def describe(self) -> str:
-        """E.g. "/sys/fs/cgroup has cgroup v1 cpu+cpuacct+freezer+memory and cgroup v2 (unified/) with no controllers"."""
+        """E.g. "/sys/fs/cgroup has cgroup v1 cpu+cpuacct+freezer+memory and cgroup v2 (unified/) with hugetlb"."""
         v1 = f"cgroup v1 {'+'.join(sorted(self.v1))}" if self.v1 else "no cgroup v1 controller"
         v2 = "no cgroup v2 mount"
         if self.v2 is not None:

@@ -10,7 +10,7 @@ PANELS = (
     ("Duration (ms)", ("duration_avg_ms", "duration_max_ms"), ("avg", "max")),
     ("PostRuntimeExtensionsDuration (ms)", ("post_runtime_avg_ms", "post_runtime_max_ms"), ("avg", "max")),
     ("Max memory used (MB)", ("memory_used_max_mb",), ("max",)),
-    ("Cold start: init duration (ms)", ("init_avg_ms", "init_max_ms"), ("avg", "max")),
+    ("Cold start, median (ms)", ("init_median_ms", "init_throttled_median_ms"), ("boosted", "throttled")),
 )
 
 
