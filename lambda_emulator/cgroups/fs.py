@@ -71,7 +71,10 @@ def _explain(error: OSError, path: Path) -> str:
     if isinstance(error, PermissionError) or error.errno == errno.EROFS:
         return f"{reason}; cgroup limits need {NEEDS_ROOT}"
     if error.errno == errno.EBUSY and path.name == "cgroup.subtree_control":
-        return f"{reason}; cgroup v2 enables a controller only for a group without processes of its own"
+        return (
+            f"{reason}; cgroup v2 enables a controller only for a group without processes of its own (in a "
+            "container, move its processes into a child group first, as docker-in-docker's entrypoint does)"
+        )
     if error.errno == errno.EBUSY and path.name == "cgroup.procs":
         return f"{reason}; cgroup v2 puts processes only in leaf groups"
     if isinstance(error, FileNotFoundError):

@@ -10,6 +10,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,16 @@ def context(args: argparse.Namespace, sessions: list[dict[str, Any]]) -> dict[st
     }
 
 
+def progress_line(label: str) -> Callable[[int, int], None]:
+    """On a terminal, one line rewritten per invoke; in a log file, nothing until the session's own line."""
+
+    def progress(done: int, total: int) -> None:
+        if sys.stdout.isatty():
+            print(f"\r  {label}: invoke {done}/{total}", end="\r" if done < total else "\r\033[K", flush=True)
+
+    return progress
+
+
 async def measure(args: argparse.Namespace, memories: list[int]) -> list[dict[str, Any]]:
     s3 = start_s3_server()
     sessions = []
@@ -75,12 +86,12 @@ async def measure(args: argparse.Namespace, memories: list[int]) -> list[dict[st
             label = f"[{number}/{len(todo)}] {memory} MB round {round_number + 1} {variant.name}, {policy} init"
             invocations = args.invocations if policy is InitCpuPolicy.BOOSTED else 0
 
-            def progress(done: int, total: int, label: str = label) -> None:
-                print(f"\r  {label}: invoke {done}/{total}", end="\n" if done == total else "", flush=True)
-
-            session = await run_one(variant, s3, memory, invocations, args.sleep_ms, progress, policy)
-            if not invocations:
-                print(f"  {label}: cold start {session['init']['duration_ms']:.0f} ms (init only)", flush=True)
+            session = await run_one(variant, s3, memory, invocations, args.sleep_ms, progress_line(label), policy)
+            done = f"{invocations} invokes" if invocations else "init only"
+            print(
+                f"  {label}: cold start {session['init']['duration_ms']:.0f} ms, {done}, {session['wall_s']} s",
+                flush=True,
+            )
             sessions.append(session)
     finally:
         s3.stop()

@@ -11,6 +11,7 @@ alike, and give several cold starts per variant. Every session writes to its own
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +71,10 @@ async def run_one(
         function_name="header-counter",
         init_cpu=init_cpu,
     )
+    started = time.monotonic()
     result = await run_session(config, invocations, PAYLOAD, progress)
-    session = {"variant": variant.name, "memory_mb": memory_mb, "init_cpu": init_cpu.value}
+    wall_s = round(time.monotonic() - started, 2)
+    session = {"variant": variant.name, "memory_mb": memory_mb, "init_cpu": init_cpu.value, "wall_s": wall_s}
     return {**session, **result.to_json(), **s3_figures(s3, bucket, result)}
 
 
