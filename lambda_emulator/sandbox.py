@@ -180,15 +180,16 @@ def create_sandbox(
         if use_cgroups and not plan.limits_enforced:
             raise SandboxUnavailable(f"needs {LIMIT_NEEDS}; {host.describe()}")
         try:
-            return _opened(_build(plan, host, memory_mb, fs))
+            return _opened(build_sandbox(plan, host, memory_mb, fs))
         except _BuildFailed as failed:
             if use_cgroups:
                 raise SandboxUnavailable(f"{failed}; limits need {LIMIT_NEEDS}") from failed
             host, notes = host.without(failed.version), (*notes, str(failed))
 
 
-def _build(plan: Plan, host: Host, memory_mb: int, fs: CgroupFs) -> Sandbox:
-    """Create the groups the plan uses, v2 first (its files refine the plan), then v1."""
+def build_sandbox(plan: Plan, host: Host, memory_mb: int, fs: CgroupFs) -> Sandbox:
+    """Create the groups the plan uses, v2 first (its files refine the plan), then v1 (`create_sandbox` retries
+    without a version whose groups could not be made; tests call this to run one version's mechanisms)."""
     name, v2, v1 = group_name(), None, None
     if plan.uses_v2 and host.v2 is not None:
         v2 = V2Group(host.v2, name, plan.v2_controllers(), fs)

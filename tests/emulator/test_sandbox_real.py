@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from lambda_emulator.cgroups.fs import CgroupFs
-from lambda_emulator.cgroups.host import Via, probe
+from lambda_emulator.cgroups.host import Via, choose, probe
 from lambda_emulator.cgroups.stale import groups_of, remove_stale
-from lambda_emulator.sandbox import Sandbox, create_sandbox
+from lambda_emulator.sandbox import Sandbox, build_sandbox, create_sandbox
 
 pytestmark = pytest.mark.integration
 BUSY = [sys.executable, "-c", "while True: pass"]
 CREATE_AND_WAIT = (
-    "import sys, time; from lambda_emulator.sandbox import Sandbox, create_sandbox; s = create_sandbox(128); "
+    "import sys, time; from lambda_emulator.sandbox import create_sandbox; s = create_sandbox(128); "
     "print(s.plan.describe(), flush=True); time.sleep(float(sys.argv[1]))"
 )
 
@@ -70,6 +70,25 @@ async def test_destroy_kills_a_process_still_inside_a_frozen_group(cgroup2_freez
     busy = await spin(sandbox)
     await sandbox.freeze()
     # WHEN the sandbox is destroyed THEN the process is killed and every group removed
+    sandbox.destroy()
+    assert await asyncio.wait_for(busy.wait(), 5) == -signal.SIGKILL
+    assert groups_of(probe(), os.getpid()) == []
+
+
+async def test_on_a_pure_v1_host_the_v1_freezer_stops_a_process_and_destroy_still_kills_it() -> None:
+    # GIVEN this host seen without its cgroup2 mount, as a pure v1 host (every capability through v1)
+    host = probe().without(Via.V2)
+    plan = choose(host)
+    if plan.freezer is not Via.V1:
+        pytest.fail(f"needs the cgroup v1 freezer, memory, cpu and cpuacct controllers; {host.describe()}")
+    sandbox = build_sandbox(plan, host, 1769, CgroupFs())
+    busy = await spin(sandbox)
+    # WHEN it is frozen THEN the process gets no CPU
+    await sandbox.freeze()
+    frozen_at = sandbox.figures("busy").cpu_ms
+    await asyncio.sleep(0.3)  # an observation window, not a synchronisation
+    assert sandbox.figures("busy").cpu_ms - frozen_at < 5
+    # WHEN the frozen sandbox is destroyed THEN it thaws, kills the process and removes every group
     sandbox.destroy()
     assert await asyncio.wait_for(busy.wait(), 5) == -signal.SIGKILL
     assert groups_of(probe(), os.getpid()) == []
