@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from lambda_emulator.environment import Emulator, EmulatorConfig
+from lambda_emulator.init_cpu import DEFAULT_BOOST_VCPUS, InitCpuPolicy
 from lambda_emulator.measurements import InitRecord, InvokeRecord, ShutdownRecord, to_json
 from lambda_emulator.runtimes import AwsLambdaRic, RuntimeSpec, SimulatedRuntime
 
@@ -62,7 +63,30 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     run.add_argument("--env", action="append", default=[], metavar="K=V", help="function environment variable")
     run.add_argument("--json", type=Path, help="write every record here as JSON")
     run.add_argument("--no-freeze", action="store_true", help="do not freeze between invokes")
+    run.add_argument(
+        "--init-cpu",
+        choices=[policy.value for policy in InitCpuPolicy],
+        default=InitCpuPolicy.AUTO.value,
+        help="CPU during init: auto (boosted on-demand init; throttled provisioned-concurrency init and re-init "
+        "after a reset), boosted or throttled for every init (default auto; README, Limits)",
+    )
+    run.add_argument(
+        "--init-boost-vcpus",
+        type=_positive_float,
+        default=DEFAULT_BOOST_VCPUS,
+        help="a boosted init's CPU in cores: 1 (Datadog, 2025; default) or 2 (van Donkersgoed, 2022)",
+    )
     return parser.parse_args(argv)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"wants a number of cores above 0, got {text!r}")
+    return value
 
 
 def config_from(args: argparse.Namespace) -> EmulatorConfig:
@@ -75,6 +99,8 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         timeout_s=args.timeout,
         env=env,
         freeze=not args.no_freeze,
+        init_cpu=InitCpuPolicy(args.init_cpu),
+        init_boost_vcpus=args.init_boost_vcpus,
     )
 
 
@@ -93,7 +119,9 @@ def summary_table(result: SessionResult) -> str:
     durations = [i.duration_ms for i in invokes]
     post = [i.post_runtime_extensions_ms for i in invokes]
     rows = [
+        ("limits", _limits(result.init)),
         ("init duration (ms)", f"{result.init.duration_ms:.1f}"),
+        ("init CPU", f"{result.init.cpu.policy}, {result.init.cpu.vcpus:g} vCPU" if result.init.cpu else "-"),
         ("invokes (ok / all)", f"{sum(i.status == 'success' for i in invokes)} / {len(invokes)}"),
         ("duration avg / p99 / max (ms)", _three(durations)),
         ("PostRuntimeExtensionsDuration avg / p99 / max (ms)", _three(post)),
@@ -109,6 +137,14 @@ def summary_table(result: SessionResult) -> str:
         rows.append((f"{name}: exit", f"code {exit_record.exit_code}, {state}"))
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"  {label.ljust(width)}  {value}" for label, value in rows)
+
+
+def _limits(init: InitRecord) -> str:
+    limits = init.limits
+    if limits is None:
+        return "-"
+    state = "enforced" if limits.enforced else "NO LIMITS"
+    return f"{state}: memory {limits.memory}, CPU {limits.cpu}, freeze {limits.freeze}"
 
 
 def _three(values: Sequence[float]) -> str:

@@ -26,11 +26,20 @@ from aiohttp import web
 from lambda_emulator import records
 from lambda_emulator.errors import InitFailed
 from lambda_emulator.extensions_api import ExtensionRegistry, FunctionInfo
+from lambda_emulator.init_cpu import DEFAULT_BOOST_VCPUS, InitCpuPolicy, function_vcpus, init_cpu
 from lambda_emulator.init_phase import run_init
 from lambda_emulator.invoke import run_invoke
 from lambda_emulator.launch import Process, launch
 from lambda_emulator.layer import extension_executables, function_environment, unpack_layer
-from lambda_emulator.measurements import ExtensionExit, InitRecord, InvokeRecord, ProcessRecord, ShutdownRecord
+from lambda_emulator.measurements import (
+    ExtensionExit,
+    InitCpu,
+    InitRecord,
+    InvokeRecord,
+    Limits,
+    ProcessRecord,
+    ShutdownRecord,
+)
 from lambda_emulator.notify import Notifier
 from lambda_emulator.routes import ApiHandlers, build_app
 from lambda_emulator.runtime_api import Invocation, RuntimeState
@@ -56,6 +65,11 @@ class EmulatorConfig:
     init_timeout_s: float = 10.0
     freeze: bool = True
     use_cgroups: bool | None = None
+    """None: the limits the host can give; True: limits required (else SandboxUnavailable); False: none."""
+    init_cpu: InitCpuPolicy = InitCpuPolicy.AUTO
+    """CPU during init (init_cpu.py): auto by kind of init, or boosted / throttled for every init."""
+    init_boost_vcpus: float = DEFAULT_BOOST_VCPUS
+    """A boosted init's CPU, in cores: 1 (Datadog, 2025) or 2 (van Donkersgoed, 2022)."""
 
 
 class Emulator:
@@ -186,20 +200,39 @@ class Emulator:
         self._initialised = True
         if self.generation > 1:
             self._new_generation()
-        self.telemetry.emit("platform.initStart", records.init_start(self, phase))
+        start = records.init_start(self, phase)
+        cpu = self._begin_init_cpu(phase, start["initializationType"])
+        self.telemetry.emit("platform.initStart", start)
         try:
             record = await run_init(self, phase, started)
         except InitFailed as failure:
             record = InitRecord(phase, failure.status, _ms_since(started), error_type=failure.error_type)
+            self._end_init_cpu(record, cpu)
             self._emit_init_end(record)
             await self._kill_everything()
             self._needs_init = True
             self.inits.append(record)
             raise
+        self._end_init_cpu(record, cpu)
         self._emit_init_end(record)
         self.inits.append(record)
         self._pending_init = record
         return record
+
+    def _begin_init_cpu(self, phase: str, initialization_type: str) -> InitCpu:
+        """Init runs with the CPU of its kind (init_cpu.py), the function's own quota once it ends."""
+        config = self.config
+        cpu = init_cpu(config.init_cpu, phase, initialization_type, config.memory_mb, config.init_boost_vcpus)
+        self.sandbox.set_cpu(cpu.vcpus)
+        return cpu
+
+    def _end_init_cpu(self, record: InitRecord, cpu: InitCpu) -> None:
+        self.sandbox.set_cpu(function_vcpus(self.config.memory_mb))
+        record.cpu, record.limits = cpu, self.limits()
+
+    def limits(self) -> Limits:
+        """What enforces Lambda's limits here; every record carries it ("no limits" when `enforced` is false)."""
+        return self.sandbox.limits(self.config.freeze)
 
     def _emit_init_end(self, record: InitRecord) -> None:
         self.telemetry.emit("platform.initRuntimeDone", records.init_runtime_done(record))
@@ -221,7 +254,9 @@ class Emulator:
 
     # -- invoke ------------------------------------------------------------------------------------------
     async def invoke(self, payload: bytes = b"{}") -> InvokeRecord:
-        return await run_invoke(self, payload)
+        record = await run_invoke(self, payload)
+        record.limits = self.limits()
+        return record
 
     async def ensure_initialised(self) -> InitRecord | None:
         if not self._needs_init:
@@ -281,7 +316,7 @@ class Emulator:
             exits[process.name] = ExtensionExit(code, in_time, figures.cpu_ms, figures.peak_rss_mb)
         await self.telemetry.drained(0.05)
         self._needs_init = True
-        return ShutdownRecord(reason, _ms_since(started), deadline_ms, exits)
+        return ShutdownRecord(reason, _ms_since(started), deadline_ms, exits, self.limits())
 
     async def _stop_runtime(self, graceful: bool) -> None:
         process = self.runtime_process

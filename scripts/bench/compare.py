@@ -10,6 +10,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from chart import draw  # noqa: E402
-from report import markdown, summarise  # noqa: E402
-from run import run_one, variants  # noqa: E402
+from report import limits_summary, markdown, no_limits_line, summarise  # noqa: E402
+from run import POLICIES, run_one, variants  # noqa: E402
 
+from lambda_emulator.init_cpu import InitCpuPolicy  # noqa: E402
 from tests.support.s3 import start_s3_server  # noqa: E402
 
 
@@ -43,7 +45,7 @@ def ensure_layers(arch: str) -> dict[str, dict[str, Any]]:
     return builds
 
 
-def context(args: argparse.Namespace) -> dict[str, Any]:
+def context(args: argparse.Namespace, sessions: list[dict[str, Any]]) -> dict[str, Any]:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())  # fmt: skip
@@ -51,24 +53,46 @@ def context(args: argparse.Namespace) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {cpu}",
         "commit": commit.stdout.strip() or "unknown",
         "python": platform.python_version(),
-        "workload": f"awslambdaric HeaderCounter, sleep {args.sleep_ms} ms, {args.invocations} invokes per cold start, "
-        f"{args.rounds} cold starts per variant, interleaved none/interpreted/native",
+        "workload": f"awslambdaric HeaderCounter, sleep {args.sleep_ms} ms; per variant {args.rounds} cold starts "
+        f"with a boosted init, each followed by {args.invocations} invokes, and {args.rounds} init-only cold starts "
+        "with a throttled init; interleaved none/interpreted/native",
+        "limits": limits_summary(sessions),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+
+
+def progress_line(label: str) -> Callable[[int, int], None]:
+    """On a terminal, one line rewritten per invoke; in a log file, nothing until the session's own line."""
+
+    def progress(done: int, total: int) -> None:
+        if sys.stdout.isatty():
+            print(f"\r  {label}: invoke {done}/{total}", end="\r" if done < total else "\r\033[K", flush=True)
+
+    return progress
 
 
 async def measure(args: argparse.Namespace, memories: list[int]) -> list[dict[str, Any]]:
     s3 = start_s3_server()
     sessions = []
     try:
-        todo = [(m, r, v) for m in memories for r in range(args.rounds) for v in variants(REPO / "dist", args.arch)]
-        for number, (memory, round_number, variant) in enumerate(todo, 1):
-            label = f"[{number}/{len(todo)}] {memory} MB round {round_number + 1} {variant.name}"
+        todo = [
+            (memory, round_number, policy, variant)
+            for memory in memories
+            for round_number in range(args.rounds)
+            for policy in POLICIES
+            for variant in variants(REPO / "dist", args.arch)
+        ]
+        for number, (memory, round_number, policy, variant) in enumerate(todo, 1):
+            label = f"[{number}/{len(todo)}] {memory} MB round {round_number + 1} {variant.name}, {policy} init"
+            invocations = args.invocations if policy is InitCpuPolicy.BOOSTED else 0
 
-            def progress(done: int, total: int, label: str = label) -> None:
-                print(f"\r  {label}: invoke {done}/{total}", end="\n" if done == total else "", flush=True)
-
-            sessions.append(await run_one(variant, s3, memory, args.invocations, args.sleep_ms, progress))
+            session = await run_one(variant, s3, memory, invocations, args.sleep_ms, progress_line(label), policy)
+            done = f"{invocations} invokes" if invocations else "init only"
+            print(
+                f"  {label}: cold start {session['init']['duration_ms']:.0f} ms, {done}, {session['wall_s']} s",
+                flush=True,
+            )
+            sessions.append(session)
     finally:
         s3.stop()
     return sessions
@@ -81,13 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     print("compare: measuring (progress per session)", flush=True)
     sessions = asyncio.run(measure(args, memories))
     figures = {m: summarise(sessions, builds, m) for m in memories}
-    info = context(args)
+    info = context(args, sessions)
     args.out.mkdir(parents=True, exist_ok=True)
     raw = {"context": info, "builds": builds, "figures": figures, "sessions": sessions}
     (args.out / "compare.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
     table = markdown(figures, info)
     (args.out / "compare.md").write_text(table)
     draw(figures[memories[0]], memories[0], args.out / "compare.png")
+    warning = no_limits_line(sessions)
+    if warning:
+        print(warning)
     print(table)
     print(f"written: {args.out / 'compare.json'}, compare.md, compare.png")
     complete = all(

@@ -1,4 +1,9 @@
-"""Aggregate the sessions into the comparison's columns; render the Markdown table and check the targets."""
+"""Aggregate the sessions into the comparison's columns; render the Markdown table and check the targets.
+
+Sessions with a boosted init (on-demand, the default) give every figure; init-only sessions with a throttled init
+(provisioned concurrency, re-init after a reset) give the second cold start. A figure measured without a memory
+cap or CPU quota is marked "no limits" (in the JSON, the table heading, the targets and a line above the table).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from lambda_emulator.cgroups.host import LIMIT_NEEDS
 from lambda_emulator.cli import percentile
 
 SEED_ANCHORS = (
@@ -16,12 +22,15 @@ SEED_ANCHORS = (
 TARGETS = (
     ("PostRuntime avg ≤ 1 ms", "post_runtime_avg_ms", 1.0),
     ("PostRuntime max ≤ 20 ms", "post_runtime_max_ms", 20.0),
+    ("cold start added, boosted init ≤ 95 ms", "init_added_ms", 95.0),
+    ("cold start added, throttled init ≤ 400 ms", "init_throttled_added_ms", 400.0),
     ("avg duration within 1 % of no extension", "duration_delta_pct", 1.0),
     ("init CPU ≤ 0.5 x interpreted", "init_cpu_ratio", 0.5),
     ("peak RSS ≤ 19 MB", "ext_peak_rss_mb", 19.0),
     ("zip ≤ 12.3 MB", "zip_mb", 12.3),
 )
 EXTENSION = "telemetry-ext"
+VARIANTS = ("none", "interpreted", "native")
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -31,21 +40,77 @@ def _median(values: Sequence[float]) -> float | None:
 def summarise(sessions: list[dict[str, Any]], builds: dict[str, dict[str, Any]], memory_mb: int) -> dict[str, Any]:
     """Per variant: the figures of the table, from every session of that variant at `memory_mb`."""
     out: dict[str, Any] = {}
-    for variant in ("none", "interpreted", "native"):
-        mine = [s for s in sessions if s["variant"] == variant and s["memory_mb"] == memory_mb]
-        if mine:
-            out[variant] = _variant(mine, builds.get(variant, {}))
+    at_memory = [s for s in sessions if s["memory_mb"] == memory_mb]
+    for variant in VARIANTS:
+        boosted = [s for s in at_memory if s["variant"] == variant and _policy(s) == "boosted"]
+        throttled = [s for s in at_memory if s["variant"] == variant and _policy(s) == "throttled"]
+        if boosted:
+            out[variant] = _variant(boosted, builds.get(variant, {}))
+            out[variant].update(_throttled(throttled))
+            out[variant]["limits_enforced"] = all(_enforced(s) for s in boosted + throttled)
     base = out.get("none")
     for figures in out.values():
         if base:
             figures["init_added_ms"] = _diff(figures["init_median_ms"], base["init_median_ms"])
+            figures["init_throttled_added_ms"] = _diff(
+                figures["init_throttled_median_ms"], base["init_throttled_median_ms"]
+            )
             figures["duration_delta_ms"] = _diff(figures["duration_avg_ms"], base["duration_avg_ms"])
             figures["duration_delta_pct"] = round(100 * figures["duration_delta_ms"] / base["duration_avg_ms"], 2)
             figures["memory_used_delta_mb"] = _diff(figures["memory_used_max_mb"], base["memory_used_max_mb"])
     if "native" in out and "interpreted" in out:
         out["ratios_native_over_interpreted"] = _ratios(out["native"], out["interpreted"])
         out["native"]["init_cpu_ratio"] = out["ratios_native_over_interpreted"]["init_cpu"]
+    out["no_limits"] = not all(_enforced(s) for s in at_memory)
+    out["init_vcpus"] = {policy: _vcpus(at_memory, policy) for policy in ("boosted", "throttled")}
     return out
+
+
+def _policy(session: dict[str, Any]) -> str:
+    return str(session.get("init_cpu", "boosted"))
+
+
+def _enforced(session: dict[str, Any]) -> bool:
+    """Limits enforced during the whole session; a record without the mark counts as "no limits"."""
+    records = [session["init"], *session["invokes"], session["shutdown"]]
+    return all((record.get("limits") or {}).get("enforced", False) for record in records)
+
+
+def _vcpus(sessions: list[dict[str, Any]], policy: str) -> float | None:
+    return next((s["init"]["cpu"]["vcpus"] for s in sessions if _policy(s) == policy and s["init"].get("cpu")), None)
+
+
+def _throttled(sessions: list[dict[str, Any]]) -> dict[str, Any]:
+    inits = [s["init"]["duration_ms"] for s in sessions]
+    return {
+        "init_throttled_median_ms": _median(inits),
+        "init_throttled_avg_ms": round(statistics.fmean(inits), 1) if inits else None,
+        "init_throttled_max_ms": max(inits, default=None),
+    }
+
+
+def no_limits_line(sessions: list[dict[str, Any]]) -> str | None:
+    """The line printed above the table when any session ran without a memory cap or CPU quota."""
+    bare = [s for s in sessions if not _enforced(s)]
+    if not bare:
+        return None
+    limits = bare[0]["init"].get("limits") or {}
+    return (
+        f"NO LIMITS: {len(bare)} of {len(sessions)} sessions ran without a memory cap or CPU quota (memory "
+        f"{limits.get('memory', 'unknown')}, CPU {limits.get('cpu', 'unknown')}): their cold starts, durations and "
+        f"memory are not Lambda's at that memory size. Limits need {LIMIT_NEEDS}."
+    )
+
+
+def limits_summary(sessions: list[dict[str, Any]]) -> str:
+    marks = {tuple(sorted((s["init"].get("limits") or {}).items())) for s in sessions}
+    described = []
+    for mark in sorted(marks):
+        limits = dict(mark)
+        state = "enforced" if limits.get("enforced") else "NO LIMITS"
+        described.append(f"{state}: memory cap {limits.get('memory')}, CPU quota {limits.get('cpu')}, "
+                         f"freeze {limits.get('freeze')}")  # fmt: skip
+    return "; ".join(described) or "unknown"
 
 
 def _diff(a: float | None, b: float | None) -> float | None:
@@ -119,8 +184,11 @@ def _ratios(native: dict[str, Any], interpreted: dict[str, Any]) -> dict[str, fl
 ROWS = (
     ("layer zip / unzipped (MB)", ("zip_mb", "unzipped_mb")),
     ("build time (s)", ("build_s",)),
-    ("cold start (init) median / avg / max (ms)", ("init_median_ms", "init_avg_ms", "init_max_ms")),
-    ("init added vs no extension, median (ms)", ("init_added_ms",)),
+    ("cold start, boosted init median / avg / max (ms)", ("init_median_ms", "init_avg_ms", "init_max_ms")),
+    ("cold start, throttled init (provisioned concurrency / re-init) median / avg / max (ms)",
+     ("init_throttled_median_ms", "init_throttled_avg_ms", "init_throttled_max_ms")),
+    ("init added vs no extension, boosted init, median (ms)", ("init_added_ms",)),
+    ("init added vs no extension, throttled init, median (ms)", ("init_throttled_added_ms",)),
     ("extension ready (to first /next) median (ms)", ("ext_ready_median_ms",)),
     ("extension init CPU median (ms)", ("ext_init_cpu_median_ms",)),
     ("PostRuntimeExtensionsDuration avg / p99 / max (ms)",
@@ -140,8 +208,9 @@ def markdown(figures_by_memory: dict[int, dict[str, Any]], context: dict[str, An
     lines += [f"- {key}: {value}" for key, value in context.items()]
     lines += ["", SEED_ANCHORS, ""]
     for memory, figures in figures_by_memory.items():
-        variants = [v for v in ("none", "interpreted", "native") if v in figures]
-        lines += [f"## {memory} MB", "", "| | " + " | ".join(variants) + " |", "|---" * (len(variants) + 1) + "|"]
+        variants = [v for v in VARIANTS if v in figures]
+        lines += _heading(memory, figures)
+        lines += ["| | " + " | ".join(variants) + " |", "|---" * (len(variants) + 1) + "|"]
         for label, keys in ROWS:
             cells = [" / ".join(_cell(figures[v].get(k)) for k in keys) for v in variants]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -155,9 +224,22 @@ def markdown(figures_by_memory: dict[int, dict[str, Any]], context: dict[str, An
             for name, key, limit in TARGETS:
                 value = figures["native"].get(key)
                 verdict = "n/a" if value is None else ("met" if value <= limit else f"MISSED ({_cell(value)})")
-                lines.append(f"- {name}: {verdict}")
+                lines.append(f"- {name}: {verdict}" + (" (no limits)" if figures.get("no_limits") else ""))
         lines.append("")
     return "\n".join(lines)
+
+
+def _heading(memory: int, figures: dict[str, Any]) -> list[str]:
+    if figures.get("no_limits"):
+        return [
+            f"## {memory} MB: NO LIMITS (no memory cap, no CPU quota: not Lambda's figures at {memory} MB)",
+            "",
+            f"**No limits**: these sessions ran without a memory cap or CPU quota. Limits need {LIMIT_NEEDS}.",
+            "",
+        ]
+    vcpus = figures.get("init_vcpus") or {}
+    cpu = ", ".join(f"{policy} {value:g} vCPU" for policy, value in vcpus.items() if value is not None)
+    return [f"## {memory} MB", "", f"CPU during init: {cpu}; after init {memory}/1769 vCPU.", ""]
 
 
 def _event_counts(events: dict[str, int] | None) -> str:

@@ -1,13 +1,17 @@
 """Run the seed workload three ways, interleaved: no extension, interpreted layer, native layer.
 
-One "session" = cold start, N invokes with a freeze between them, SHUTDOWN. Rounds repeat the three variants
-in the same order (A B C A B C ...), so machine drift touches them alike, and give several cold starts per
-variant. Every session writes to its own bucket on a real S3 server (moto, SigV4), which is read back.
+One "session" = cold start, N invokes with a freeze between them, SHUTDOWN. Its init runs with the CPU of an
+on-demand init ("boosted", lambda_emulator/init_cpu.py). A second, init-only session per variant measures the
+cold start with the function's own CPU quota ("throttled": provisioned-concurrency init, re-init after a reset):
+init, then SHUTDOWN. Rounds repeat the variants in the same order (A B C A B C ...), so machine drift touches them
+alike, and give several cold starts per variant. Every session writes to its own bucket on a real S3 server
+(moto, SigV4), which is read back.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from lambda_emulator.cli import SessionResult, run_session  # noqa: E402
 from lambda_emulator.environment import EmulatorConfig  # noqa: E402
+from lambda_emulator.init_cpu import InitCpuPolicy  # noqa: E402
 from lambda_emulator.runtimes import AwsLambdaRic  # noqa: E402
 from tests.support.s3 import S3Server, decode_object  # noqa: E402
 from tests.support.summary import parse_summary  # noqa: E402
@@ -43,8 +48,17 @@ def variants(dist: Path, arch: str) -> list[Variant]:
     ]
 
 
+POLICIES = (InitCpuPolicy.BOOSTED, InitCpuPolicy.THROTTLED)
+
+
 async def run_one(
-    variant: Variant, s3: S3Server, memory_mb: int, invocations: int, sleep_ms: int, progress: Any
+    variant: Variant,
+    s3: S3Server,
+    memory_mb: int,
+    invocations: int,
+    sleep_ms: int,
+    progress: Any,
+    init_cpu: InitCpuPolicy = InitCpuPolicy.BOOSTED,
 ) -> dict[str, Any]:
     bucket = s3.new_bucket()
     env = {**variant.env, **s3.extension_env(bucket), "SLEEP_MS": str(sleep_ms)}
@@ -55,9 +69,13 @@ async def run_one(
         timeout_s=max(3.0, sleep_ms / 1000 + 3),
         env=env,
         function_name="header-counter",
+        init_cpu=init_cpu,
     )
+    started = time.monotonic()
     result = await run_session(config, invocations, PAYLOAD, progress)
-    return {"variant": variant.name, "memory_mb": memory_mb, **result.to_json(), **s3_figures(s3, bucket, result)}
+    wall_s = round(time.monotonic() - started, 2)
+    session = {"variant": variant.name, "memory_mb": memory_mb, "init_cpu": init_cpu.value, "wall_s": wall_s}
+    return {**session, **result.to_json(), **s3_figures(s3, bucket, result)}
 
 
 def s3_figures(s3: S3Server, bucket: str, result: SessionResult) -> dict[str, Any]:

@@ -3,31 +3,66 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support.layers import REPO
 
 pytestmark = pytest.mark.integration
+ORDER = [(v, p) for p in ("boosted", "throttled") for v in ("none", "interpreted", "native")]
+
+
+def compare(out: Path, memory: int, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], Any]:
+    command = [sys.executable, str(REPO / "scripts" / "bench" / "compare.py"), "--invocations", "2", "--rounds", "1",
+               "--memory", str(memory), "--sleep-ms", "50", "--out", str(out)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result, json.loads((out / "compare.json").read_text())
 
 
 def test_a_tiny_comparison_writes_its_files_with_every_report_in_s3(tmp_path: Path) -> None:
-    command = [sys.executable, str(REPO / "scripts" / "bench" / "compare.py"), "--invocations", "2", "--rounds", "1",
-               "--memory", "512", "--sleep-ms", "50", "--out", str(tmp_path)]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    data = json.loads((tmp_path / "compare.json").read_text())
+    result, data = compare(tmp_path, 512)
     assert set(data) == {"context", "builds", "figures", "sessions"}
-    assert {"machine", "commit", "python", "workload", "date"} <= set(data["context"])
+    assert {"machine", "commit", "python", "workload", "limits", "date"} <= set(data["context"])
     figures = data["figures"]["512"]
-    assert {"none", "interpreted", "native", "ratios_native_over_interpreted"} <= set(figures)
+    assert {"none", "interpreted", "native", "ratios_native_over_interpreted", "no_limits"} <= set(figures)
     for variant in ("interpreted", "native"):
         assert figures[variant]["reports_in_s3"] == figures[variant]["invocations"] == 2
-        for key in ("zip_mb", "ext_init_cpu_median_ms", "post_runtime_max_ms", "ext_peak_rss_mb", "init_added_ms"):
+        for key in ("zip_mb", "ext_init_cpu_median_ms", "post_runtime_max_ms", "ext_peak_rss_mb", "init_added_ms",
+                    "init_throttled_median_ms", "init_throttled_added_ms"):  # fmt: skip
             assert isinstance(figures[variant][key], int | float), key
-    assert [s["variant"] for s in data["sessions"]] == ["none", "interpreted", "native"]  # interleaved order
-    assert (tmp_path / "compare.md").read_text().startswith("# Native vs interpreted vs no extension")
+    # boosted sessions (with invokes), then init-only throttled sessions, each interleaved none/interpreted/native
+    assert [(s["variant"], s["init_cpu"]) for s in data["sessions"]] == ORDER
+    assert [len(s["invokes"]) for s in data["sessions"]] == [2, 2, 2, 0, 0, 0]
+    assert [s["init"]["cpu"]["policy"] for s in data["sessions"]] == [p for _, p in ORDER]
+    # a figure is "no limits" exactly when a session ran without a memory cap or CPU quota
+    enforced = all(s["init"]["limits"]["enforced"] for s in data["sessions"])
+    assert figures["no_limits"] is (not enforced)
+    table = (tmp_path / "compare.md").read_text()
+    assert table.startswith("# Native vs interpreted vs no extension")
+    assert "| cold start, throttled init (provisioned concurrency / re-init) median / avg / max (ms) |" in table
+    assert ("NO LIMITS" in table) is (not enforced) and ("NO LIMITS" in result.stdout) is (not enforced)
     assert (tmp_path / "compare.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_without_limits_the_line_above_the_table_and_its_heading_say_so(tmp_path: Path) -> None:
+    # GIVEN a host without cgroups (an empty cgroup root) WHEN the comparison runs
+    empty = tmp_path / "no-cgroups"
+    empty.mkdir()
+    result, data = compare(tmp_path / "out", 128, {"LAMBDA_EMULATOR_CGROUP_ROOT": str(empty)})
+    # THEN it says so above the table, in the heading, in every target, and in the JSON: never a silent "128 MB"
+    stdout = result.stdout
+    assert "NO LIMITS: 6 of 6 sessions ran without a memory cap or CPU quota" in stdout
+    assert stdout.index("NO LIMITS: 6 of 6") < stdout.index("# Native vs interpreted vs no extension")
+    table = (tmp_path / "out" / "compare.md").read_text()
+    assert "## 128 MB: NO LIMITS (no memory cap, no CPU quota: not Lambda's figures at 128 MB)" in table
+    assert "\n## 128 MB\n" not in table
+    targets = [line for line in table.splitlines() if line.startswith("- ") and ("met" in line or "MISSED" in line)]
+    assert targets and all(line.endswith("(no limits)") for line in targets)
+    assert data["figures"]["128"]["no_limits"] is True
+    assert all(not data["figures"]["128"][v]["limits_enforced"] for v in ("none", "interpreted", "native"))
