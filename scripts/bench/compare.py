@@ -21,6 +21,8 @@ from chart import draw  # noqa: E402
 from report import markdown, summarise  # noqa: E402
 from run import run_one, variants  # noqa: E402
 
+from telemetry_tools.report.build import build as build_report  # noqa: E402
+from telemetry_tools.report.fetch import fetch_all_buckets, local_files  # noqa: E402
 from tests.support.s3 import start_s3_server  # noqa: E402
 
 
@@ -69,6 +71,7 @@ async def measure(args: argparse.Namespace, memories: list[int]) -> list[dict[st
                 print(f"\r  {label}: invoke {done}/{total}", end="\n" if done == total else "", flush=True)
 
             sessions.append(await run_one(variant, s3, memory, args.invocations, args.sleep_ms, progress))
+        fetch_all_buckets(s3.client(), args.out / "s3", lambda *_: None)  # what the extension wrote, for the report
     finally:
         s3.stop()
     return sessions
@@ -90,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     draw(figures[memories[0]], memories[0], args.out / "compare.png")
     print(table)
     print(f"written: {args.out / 'compare.json'}, compare.md, compare.png")
+    report = build_report(local_files(args.out / "s3"), "every session's S3 bucket (both layers)", args.out / "report")
+    print(f"report built from what the extension wrote to S3: {report.markdown}, {report.png}")
     complete = all(
         f[v]["reports_in_s3"] == f[v]["invocations"] for f in figures.values() for v in ("interpreted", "native")
     )

@@ -9,6 +9,7 @@ bytes), so a second report over a growing bucket fetches only what is new.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,7 +52,9 @@ def fetch(client: Any, bucket: str, key_root: str, dest: Path, progress: Progres
 
 
 def fetch_all_buckets(client: Any, dest: Path, progress: Progress) -> list[Path]:
-    """Every bucket's objects under `dest/<bucket>/` (a local S3 server after a run: one bucket a session)."""
+    """Every bucket's objects under `dest/<bucket>/` (a local S3 server after a run: one bucket a session).
+    `dest` is made afresh: what an earlier run left there is not this server's."""
+    shutil.rmtree(dest, ignore_errors=True)
     files: list[Path] = []
     for bucket in sorted(b["Name"] for b in _call(client.list_buckets, "list buckets").get("Buckets", [])):
         files += fetch(client, bucket, "", dest / bucket, progress).files

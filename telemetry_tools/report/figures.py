@@ -47,7 +47,9 @@ WITH reports AS (
         max(TRY_CAST(record->'metrics'->>'durationMs' AS DOUBLE)) AS runtime_ms
     FROM events WHERE type = 'platform.runtimeDone' GROUP BY ALL
 )
-SELECT r.*, coalesce(r.overhead_ms, greatest(r.duration_ms - d.runtime_ms, 0)) AS post_runtime_ms
+-- greatest() skips NULLs: without a runtimeDone (LMI) the difference must stay unknown, not 0
+SELECT r.*, coalesce(r.overhead_ms, CASE WHEN d.runtime_ms IS NOT NULL
+                                         THEN greatest(r.duration_ms - d.runtime_ms, 0) END) AS post_runtime_ms
 FROM reports r LEFT JOIN runtime_done d USING (function_name, function_version, request_id)
 """
 
