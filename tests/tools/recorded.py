@@ -16,7 +16,7 @@ from lambda_emulator.environment import Emulator, EmulatorConfig
 from lambda_emulator.measurements import InitRecord, InvokeRecord
 from lambda_emulator.runtimes import SimulatedRuntime
 from tests.support.layers import SOURCE
-from tests.support.s3 import S3Server
+from tests.support.s3 import S3Server, free_port
 
 FUNCTION = "recorded-function"
 MEMORY_MB = 512
@@ -42,7 +42,11 @@ class Recording:
 
 
 async def record_session(s3: S3Server, bucket: str, tmp_path: Path, prefix: str = "telemetry") -> Recording:
-    env = {**SOURCE.env, **s3.extension_env(bucket, prefix=prefix, flush_interval_ms="0")}
+    # a port of its own: other suites on this machine run extensions on the default port at the same time
+    env = {
+        **SOURCE.env,
+        **s3.extension_env(bucket, prefix=prefix, flush_interval_ms="0", listener_port=str(free_port())),
+    }
     config = EmulatorConfig(
         runtime=SimulatedRuntime(), layer=SOURCE.layer(tmp_path), memory_mb=MEMORY_MB, timeout_s=3.0,
         env=env, function_name=FUNCTION,

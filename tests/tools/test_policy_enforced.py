@@ -77,7 +77,8 @@ async def test_the_extension_writes_everything_under_the_generated_policy(
     endpoint, admin, writer = iam_s3
     # GIVEN the extension with only the generated policy's key
     env = {**SOURCE.env, **writer, "TELEMETRY_EXT_BUCKET": BUCKET, "TELEMETRY_EXT_PREFIX": PREFIX,
-           "TELEMETRY_EXT_S3_ENDPOINT_URL": endpoint, "TELEMETRY_EXT_FLUSH_INTERVAL_MS": "0"}  # fmt: skip
+           "TELEMETRY_EXT_S3_ENDPOINT_URL": endpoint, "TELEMETRY_EXT_FLUSH_INTERVAL_MS": "0",
+           "TELEMETRY_EXT_LISTENER_PORT": str(free_port())}  # fmt: skip
     config = EmulatorConfig(runtime=SimulatedRuntime(), layer=SOURCE.layer(tmp_path), memory_mb=1769, env=env)
     async with Emulator(config) as emulator:
         # WHEN it runs through init, three invokes and a spindown
