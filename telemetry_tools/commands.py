@@ -15,6 +15,7 @@ from telemetry_tools.flags import (
     comma_list,
     default_region,
     destination,
+    destination_settings,
     progress_printer,
     read_env_file,
     stderr_line,
@@ -172,11 +173,54 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_attach(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--function", required=True, help="name or ARN of an existing function")
+    parser.add_argument("--layer-arn", required=True, help="the layer version to attach (publish prints it)")
+    add_destination_flags(parser)
+    parser.add_argument("--region", help="the function's region (default: the layer ARN's)")
+    parser.add_argument("--put-role-policy", action="store_true", help="give the function's role the policy too")
+    parser.add_argument("--account", default="", help="account of a bare KMS key id")
+    parser.add_argument("--dry-run", action="store_true", help="read the function, print the change, change nothing")
+    parser.add_argument("--endpoint-url", help="Lambda and IAM endpoint override (a local test server)")
+
+
+def run_attach(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from telemetry_tools import attach
+    from telemetry_tools.aws import call
+
+    layer_base, version = attach.layer_name_of(args.layer_arn)
+    region = args.region or layer_base.split(":")[3]
+    client = boto3.client("lambda", region_name=region, endpoint_url=args.endpoint_url)
+    configuration = call(lambda: client.get_function_configuration(FunctionName=args.function), args.function)
+    try:
+        layer = client.get_layer_version(LayerName=layer_base, VersionNumber=version)
+    except (ClientError, BotoCoreError) as error:
+        stderr_line(f"attach: cannot read {args.layer_arn} ({error}); its architectures are not checked")
+        layer = {}
+    requested = destination_settings(args)
+    current = (configuration.get("Environment") or {}).get("Variables") or {}
+    target = settings.Destination.from_env({**current, **requested})  # the result must be a valid setting
+    change = attach.plan(configuration, args.layer_arn, layer, requested)
+    document = policy.function_policy(target, region, args.account) if args.put_role_policy else None
+    print(attach.describe(change, document is not None))
+    if args.dry_run:
+        print("dry run: nothing was changed")
+        return 0
+    iam = boto3.client("iam", region_name=region, endpoint_url=args.endpoint_url) if document else None
+    call(lambda: attach.apply(change, client, iam, document), f"attach to {change.function}")
+    print(f"attached: {args.layer_arn} to {change.function}")
+    return 0
+
+
 COMMANDS = (
     ("publish", add_publish, run_publish, "publish the layer zip as a layer version per region"),
     ("policy", add_policy, run_policy, "print the least-privilege IAM policy (function's, or --publisher's)"),
     ("template", add_template, run_template, "print the SAM template (layer, example function, policy)"),
     ("lint-template", add_lint, run_lint, "cfn-lint a SAM template, as written and as AWS's SAM translator makes it"),
+    ("attach", add_attach, run_attach, "attach a layer version to an existing function, with its settings"),
     ("athena", add_athena, run_athena, "print Athena DDL over the objects, with partition projection"),
     ("report", add_report, run_report, "the seed's dashboard from the objects: report.md, report.json, report.png"),
 )

@@ -32,10 +32,15 @@ def add_destination_flags(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, dest=variable, help=f"the function's {variable}")
 
 
-def destination(args: argparse.Namespace) -> settings.Destination:
+def destination_settings(args: argparse.Namespace) -> dict[str, str]:
+    """The settings given: the env file's TELEMETRY_EXT_* variables, then the flags over them."""
     env = dict(read_env_file(args.env_file)) if args.env_file else {}
     env.update({variable: value for _, variable in FLAG_SETTINGS if (value := getattr(args, variable)) is not None})
-    return settings.Destination.from_env(env)
+    return {name: value for name, value in env.items() if name.startswith("TELEMETRY_EXT_")}
+
+
+def destination(args: argparse.Namespace) -> settings.Destination:
+    return settings.Destination.from_env(destination_settings(args))
 
 
 def read_env_file(path: Path) -> Mapping[str, str]:

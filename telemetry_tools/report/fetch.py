@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from telemetry_tools.aws import call
 from telemetry_tools.errors import ToolError
 
 SUFFIX: Final = ".ndjson.gz"
@@ -56,14 +57,14 @@ def fetch_all_buckets(client: Any, dest: Path, progress: Progress) -> list[Path]
     `dest` is made afresh: what an earlier run left there is not this server's."""
     shutil.rmtree(dest, ignore_errors=True)
     files: list[Path] = []
-    for bucket in sorted(b["Name"] for b in _call(client.list_buckets, "list buckets").get("Buckets", [])):
+    for bucket in sorted(b["Name"] for b in call(client.list_buckets, "list buckets").get("Buckets", [])):
         files += fetch(client, bucket, "", dest / bucket, progress).files
     return files
 
 
 def _list(client: Any, bucket: str, key_root: str) -> Iterator[tuple[str, int]]:
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_root)
-    for page in _call(lambda: list(pages), f"list s3://{bucket}/{key_root}"):
+    for page in call(lambda: list(pages), f"list s3://{bucket}/{key_root}"):
         for item in page.get("Contents", []):
             if item["Key"].endswith(SUFFIX):
                 yield item["Key"], int(item["Size"])
@@ -77,23 +78,9 @@ def _relative(key: str, key_root: str) -> Path:
 
 
 def _download(client: Any, bucket: str, key: str, path: Path) -> int:
-    body = _call(lambda: client.get_object(Bucket=bucket, Key=key)["Body"].read(), f"get s3://{bucket}/{key}")
+    body = call(lambda: client.get_object(Bucket=bucket, Key=key)["Body"].read(), f"get s3://{bucket}/{key}")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
     partial.write_bytes(body)
     os.replace(partial, path)
     return len(body)
-
-
-def _call(action: Callable[[], Any], what: str) -> Any:
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-    try:
-        return action()
-    except NoCredentialsError:
-        raise ToolError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from None
-    except ClientError as error:
-        detail = error.response.get("Error", {})
-        raise ToolError(f"{what}: {detail.get('Code', 'Error')}: {detail.get('Message', '')}") from None
-    except BotoCoreError as error:
-        raise ToolError(f"{what}: {error}") from None

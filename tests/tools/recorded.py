@@ -48,9 +48,13 @@ async def record_session(s3: S3Server, bucket: str, tmp_path: Path, prefix: str 
         **s3.extension_env(bucket, prefix=prefix, flush_interval_ms="0", listener_port=str(free_port())),
     }
     config = EmulatorConfig(
-        runtime=SimulatedRuntime(), layer=SOURCE.layer(tmp_path), memory_mb=MEMORY_MB, timeout_s=3.0,
-        env=env, function_name=FUNCTION,
-    )  # fmt: skip
+        runtime=SimulatedRuntime(),
+        layer=SOURCE.layer(tmp_path),
+        memory_mb=MEMORY_MB,
+        timeout_s=3.0,
+        env=env,
+        function_name=FUNCTION,
+    )
     async with Emulator(config) as emulator:
         await emulator.start()
         invokes = [await emulator.invoke(orjson.dumps(payload)) for payload in PAYLOADS]

@@ -85,14 +85,21 @@ def _init_events(name: str, environment: int, moment: datetime, shape: Shape) ->
     record = {"initializationType": init_type, "phase": "init", "status": "success"}
     events = [
         {"time": iso(moment), "type": "platform.initStart", "record": {**record, "functionName": name}},
-        {"time": iso(moment), "type": "platform.initReport", "record": {**record, "metrics": {"durationMs": init_ms(0 if shape.mode == "snap-start" else environment)}}},
-    ]  # fmt: skip
+        {
+            "time": iso(moment),
+            "type": "platform.initReport",
+            "record": {**record, "metrics": {"durationMs": init_ms(0 if shape.mode == "snap-start" else environment)}},
+        },
+    ]
     if shape.mode == "snap-start":
         events += [
             {"time": iso(moment), "type": "platform.restoreStart", "record": {"functionName": name}},
-            {"time": iso(moment), "type": "platform.restoreReport",
-             "record": {"status": "success", "metrics": {"durationMs": round(20 + environment, 3)}}},
-        ]  # fmt: skip
+            {
+                "time": iso(moment),
+                "type": "platform.restoreReport",
+                "record": {"status": "success", "metrics": {"durationMs": round(20 + environment, 3)}},
+            },
+        ]
     return events
 
 
@@ -105,32 +112,56 @@ def _invoke_events(n: int, moment: datetime, shape: Shape) -> list[dict[str, Any
     ]
     total, post = duration_ms(n), post_runtime_ms(n)
     if shape.mode == "managed":
-        report = {"requestId": request, "status": "success", "metrics": {"durationMs": total}}
-        return [start, *logs, {"time": iso(moment), "type": "platform.report", "record": report}]
+        lmi = {"requestId": request, "status": "success", "metrics": {"durationMs": total}}
+        return [start, *logs, {"time": iso(moment), "type": "platform.report", "record": lmi}]
     done = {
         "requestId": request,
         "status": "success",
         "metrics": {"durationMs": round(total - post, 3), "producedBytes": 12},
     }
-    report = {
-        "requestId": request, "status": "success",
-        "metrics": {"durationMs": total, "billedDurationMs": int(total) + 1, "memorySizeMB": shape.memory_mb,
-                    "maxMemoryUsedMB": 40 + n % 7},
+    report: dict[str, Any] = {
+        "requestId": request,
+        "status": "success",
+        "metrics": {
+            "durationMs": total,
+            "billedDurationMs": int(total) + 1,
+            "memorySizeMB": shape.memory_mb,
+            "maxMemoryUsedMB": 40 + n % 7,
+        },
         "spans": [{"name": "extensionOverhead", "start": iso(moment), "durationMs": post}],
-    }  # fmt: skip
-    return [start, *logs, {"time": iso(moment), "type": "platform.runtimeDone", "record": done},
-            {"time": iso(moment), "type": "platform.report", "record": report}]  # fmt: skip
+    }
+    return [
+        start,
+        *logs,
+        {"time": iso(moment), "type": "platform.runtimeDone", "record": done},
+        {"time": iso(moment), "type": "platform.report", "record": report},
+    ]
 
 
-def _write_object(folder: Path, prefix: str, name: str, instance: str, sequence: int, events: list[dict[str, Any]],
-                  moment: datetime) -> None:  # fmt: skip
+def _write_object(
+    folder: Path, prefix: str, name: str, instance: str, sequence: int, events: list[dict[str, Any]], moment: datetime
+) -> None:
     header = {
-        "time": iso(moment), "type": "telemetry_ext.batch",
-        "record": {"extensionVersion": "test", "functionName": name, "functionVersion": "$LATEST",
-                   "instanceId": instance, "sequence": sequence, "events": len(events),
-                   "counters": {"received": 0, "written": 0, "dropped": 0, "lambda_dropped": 0,
-                                "parse_failures": 0, "retries": 0, "objects": sequence}},
-    }  # fmt: skip
+        "time": iso(moment),
+        "type": "telemetry_ext.batch",
+        "record": {
+            "extensionVersion": "test",
+            "functionName": name,
+            "functionVersion": "$LATEST",
+            "instanceId": instance,
+            "sequence": sequence,
+            "events": len(events),
+            "counters": {
+                "received": 0,
+                "written": 0,
+                "dropped": 0,
+                "lambda_dropped": 0,
+                "parse_failures": 0,
+                "retries": 0,
+                "objects": sequence,
+            },
+        },
+    }
     key = f"{prefix}/function={name}/dt={moment:%Y-%m-%d}/hour={moment:%H}/{instance}-{sequence:08d}.ndjson.gz"
     path = folder / key
     path.parent.mkdir(parents=True, exist_ok=True)

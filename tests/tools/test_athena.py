@@ -35,12 +35,16 @@ def test_the_line_table_projects_every_partition_of_the_layout() -> None:
     assert properties == {
         "projection.enabled": "true",
         "projection.function_name.type": "injected",
-        "projection.dt.type": "date", "projection.dt.format": "yyyy-MM-dd", "projection.dt.range": "2026-01-01,NOW",
-        "projection.dt.interval": "1", "projection.dt.interval.unit": "DAYS",
-        "projection.hour.type": "integer", "projection.hour.range": "0,23", "projection.hour.digits": "2",
-        "storage.location.template":
-            "s3://my-bucket/team/telemetry/function=${function_name}/dt=${dt}/hour=${hour}/",
-    }  # fmt: skip
+        "projection.dt.type": "date",
+        "projection.dt.format": "yyyy-MM-dd",
+        "projection.dt.range": "2026-01-01,NOW",
+        "projection.dt.interval": "1",
+        "projection.dt.interval.unit": "DAYS",
+        "projection.hour.type": "integer",
+        "projection.hour.range": "0,23",
+        "projection.hour.digits": "2",
+        "storage.location.template": "s3://my-bucket/team/telemetry/function=${function_name}/dt=${dt}/hour=${hour}/",
+    }
     assert '"analytics"."tx_events"' in events and "WHERE type = 'platform.report'" in reports
 
 
@@ -67,9 +71,13 @@ def test_a_sql_parser_reads_every_statement(platform_only: bool) -> None:
 
 @pytest.mark.parametrize(
     ("database", "table", "functions", "since", "cause"),
-    [("Bad-Db", "t", [], "2026-01-01", "--database"), ("d", "1t", [], "2026-01-01", "--table"),
-     ("d", "t", ["a b"], "2026-01-01", "--functions"), ("d", "t", [], "yesterday", "--since")],
-)  # fmt: skip
+    [
+        ("Bad-Db", "t", [], "2026-01-01", "--database"),
+        ("d", "1t", [], "2026-01-01", "--table"),
+        ("d", "t", ["a b"], "2026-01-01", "--functions"),
+        ("d", "t", [], "yesterday", "--since"),
+    ],
+)
 def test_bad_names_are_refused(database: str, table: str, functions: list[str], since: str, cause: str) -> None:
     with pytest.raises(ToolError, match=cause):
         spec(Destination("b-1", "p"), database, table, functions, since, False)
@@ -104,7 +112,8 @@ def test_the_views_count_what_the_report_counts_over_real_objects(recording: Rec
     # THEN the reports view has every report, with the durations the report gives
     figures = build(files, "recorded", tmp_path).report["functions"][0]
     count, longest, memory = connection.execute(
-        'SELECT count(DISTINCT request_id), max(duration_ms), max(max_memory_used_mb) FROM "default"."telemetry_ext_reports"'
+        "SELECT count(DISTINCT request_id), max(duration_ms), max(max_memory_used_mb) "
+        'FROM "default"."telemetry_ext_reports"'
     ).fetchone()  # type: ignore[misc]
     assert (count, longest, memory) == (
         figures["reports"],

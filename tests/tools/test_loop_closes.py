@@ -19,8 +19,20 @@ pytestmark = pytest.mark.integration
 
 def test_the_report_from_a_comparisons_s3_data_agrees_with_the_emulators_records(tmp_path: Path) -> None:
     # GIVEN a comparison run (no extension, interpreted, native: one session each, 3 invokes)
-    command = [sys.executable, str(REPO / "scripts" / "bench" / "compare.py"), "--invocations", "3", "--rounds", "1",
-               "--memory", "512", "--sleep-ms", "50", "--out", str(tmp_path)]  # fmt: skip
+    command = [
+        sys.executable,
+        str(REPO / "scripts" / "bench" / "compare.py"),
+        "--invocations",
+        "3",
+        "--rounds",
+        "1",
+        "--memory",
+        "512",
+        "--sleep-ms",
+        "50",
+        "--out",
+        str(tmp_path),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     # WHEN it ends THEN it says where the report built from the S3 data is, last
@@ -41,13 +53,20 @@ def agree(figures: dict[str, Any], sessions: list[dict[str, Any]]) -> None:
     assert figures["cold_starts"]["count"] == len(sessions) == 2 and figures["cold_starts"]["re_inits"] == 0
     # the same durations, to the rounding
     durations = [i["duration_ms"] for i in invokes]
-    assert figures["duration_ms"] == {"avg": near(sum(durations) / len(durations)), "p50": near(linear(durations, 0.5)),
-                                      "p99": near(linear(durations, 0.99)), "max": near(max(durations))}  # fmt: skip
+    assert figures["duration_ms"] == {
+        "avg": near(sum(durations) / len(durations)),
+        "p50": near(linear(durations, 0.5)),
+        "p99": near(linear(durations, 0.99)),
+        "max": near(max(durations)),
+    }
     post = [i["post_runtime_extensions_ms"] for i in invokes]
     assert figures["post_runtime_extensions_ms"]["avg"] == near(sum(post) / len(post))
     assert figures["post_runtime_extensions_ms"]["max"] == near(max(post))
-    assert figures["cold_starts"]["init_duration_ms"] == {"avg": near(sum(inits) / len(inits)),
-                                                          "p50": near(linear(inits, 0.5)), "max": near(max(inits))}  # fmt: skip
+    assert figures["cold_starts"]["init_duration_ms"] == {
+        "avg": near(sum(inits) / len(inits)),
+        "p50": near(linear(inits, 0.5)),
+        "max": near(max(inits)),
+    }
     assert figures["memory_mb"]["max_used"] == max(i["max_memory_used_mb"] for i in invokes)
     assert figures["memory_mb"]["size"] == 512
     assert figures["outcomes"] == {"timeouts": 0, "errors": 0, "out_of_memory": 0}

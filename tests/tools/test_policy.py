@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from telemetry_tools.policy import function_policy, publisher_policy
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
-def policy_for(region: str = "", account: str = "", **values: str) -> dict[str, object]:
+def policy_for(region: str = "", account: str = "", **values: str) -> dict[str, Any]:
     env: Mapping[str, str] = {getattr(settings, name.upper()): value for name, value in values.items()}
     return function_policy(settings.Destination.from_env(env), region, account)
 
@@ -27,19 +28,23 @@ def test_the_default_policy_is_put_object_below_the_prefix_and_nothing_else() ->
     assert document == {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "WriteTelemetryBatches", "Effect": "Allow", "Action": ["s3:PutObject"],
-             "Resource": "arn:aws:s3:::my-bucket/telemetry/*"},
+            {
+                "Sid": "WriteTelemetryBatches",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject"],
+                "Resource": "arn:aws:s3:::my-bucket/telemetry/*",
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 def test_the_prefix_is_the_one_the_extension_writes_under() -> None:
-    assert policy_for(bucket="b-1", prefix="/a//b/")["Statement"][0]["Resource"] == "arn:aws:s3:::b-1/a/b/*"  # type: ignore[index]
-    assert policy_for(bucket="b-1", prefix="")["Statement"][0]["Resource"] == "arn:aws:s3:::b-1/*"  # type: ignore[index]
+    assert policy_for(bucket="b-1", prefix="/a//b/")["Statement"][0]["Resource"] == "arn:aws:s3:::b-1/a/b/*"
+    assert policy_for(bucket="b-1", prefix="")["Statement"][0]["Resource"] == "arn:aws:s3:::b-1/*"
 
 
 def test_sse_and_owner_become_conditions_on_the_put() -> None:
-    (put,) = policy_for(bucket="b-1", sse="AES256", expected_bucket_owner="123456789012")["Statement"]  # type: ignore[misc]
+    (put,) = policy_for(bucket="b-1", sse="AES256", expected_bucket_owner="123456789012")["Statement"]
     assert put["Condition"] == {
         "StringEquals": {"s3:x-amz-server-side-encryption": "AES256", "s3:ResourceAccount": "123456789012"}
     }
@@ -47,21 +52,21 @@ def test_sse_and_owner_become_conditions_on_the_put() -> None:
 
 def test_kms_adds_generate_data_key_on_that_key_through_s3_in_the_buckets_region() -> None:
     document = policy_for("eu-west-1", bucket="b-1", sse="aws:kms", sse_kms_key_id=KEY_ARN)
-    _, kms = document["Statement"]  # type: ignore[misc]
+    _, kms = document["Statement"]
     assert kms["Action"] == ["kms:GenerateDataKey"] and kms["Resource"] == KEY_ARN
     assert kms["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
     # the bucket's own region wins over the function's
     other = policy_for("eu-west-1", bucket="b-1", sse="aws:kms", sse_kms_key_id=KEY_ARN, bucket_region="us-east-2")
-    assert other["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"] == "s3.us-east-2.amazonaws.com"  # type: ignore[index]
+    assert other["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"] == "s3.us-east-2.amazonaws.com"
     # and with no region known, any S3 region (a pattern, so StringLike)
     anywhere = policy_for(bucket="b-1", sse="aws:kms", sse_kms_key_id=KEY_ARN)
-    assert anywhere["Statement"][1]["Condition"] == {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}  # type: ignore[index]
+    assert anywhere["Statement"][1]["Condition"] == {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}
 
 
 def test_a_bare_key_id_becomes_an_arn_in_the_regions_partition() -> None:
     key = "1234abcd-12ab-34cd-56ef-1234567890ab"
     document = policy_for("cn-north-1", "123456789012", bucket="b-1", sse="aws:kms", sse_kms_key_id=key)
-    put, kms = document["Statement"]  # type: ignore[misc]
+    put, kms = document["Statement"]
     assert put["Resource"] == "arn:aws-cn:s3:::b-1/telemetry/*"
     assert kms["Resource"] == f"arn:aws-cn:kms:cn-north-1:123456789012:key/{key}"
 

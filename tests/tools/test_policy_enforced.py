@@ -39,8 +39,9 @@ def iam_s3() -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
     port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(BOOTSTRAP)}
     moto = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], env=env,
-                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
     assert process.stderr is not None
     for line in process.stderr:  # its own "Running on" line, not a sleep
         if b"Running on" in line:
@@ -48,8 +49,13 @@ def iam_s3() -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
     threading.Thread(target=lambda: [None for _ in process.stderr or []], daemon=True).start()
     endpoint = f"http://127.0.0.1:{port}"
     destination = settings.Destination.from_env({settings.BUCKET: BUCKET, settings.PREFIX: PREFIX})
-    keys = [_user(endpoint, name, document) for name, document in
-            (("admin", ALLOW_ALL), ("writer", orjson.dumps(function_policy(destination, REGION)).decode()))]  # fmt: skip
+    keys = [
+        _user(endpoint, name, document)
+        for name, document in (
+            ("admin", ALLOW_ALL),
+            ("writer", orjson.dumps(function_policy(destination, REGION)).decode()),
+        )
+    ]
     _client(endpoint, keys[0]).create_bucket(Bucket=BUCKET)
     yield endpoint, keys[0], keys[1]
     process.terminate()
@@ -57,8 +63,9 @@ def iam_s3() -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
 
 
 def _user(endpoint: str, name: str, document: str) -> dict[str, str]:
-    iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="x",
-                       aws_secret_access_key="x")  # fmt: skip
+    iam = boto3.client(
+        "iam", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    )
     iam.create_user(UserName=name)
     key = iam.create_access_key(UserName=name)["AccessKey"]
     iam.put_user_policy(UserName=name, PolicyName="telemetry", PolicyDocument=document)
@@ -66,9 +73,14 @@ def _user(endpoint: str, name: str, document: str) -> dict[str, str]:
 
 
 def _client(endpoint: str, keys: dict[str, str]) -> Any:
-    return boto3.client("s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
-                        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))  # fmt: skip
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+    )
 
 
 async def test_the_extension_writes_everything_under_the_generated_policy(
@@ -76,9 +88,15 @@ async def test_the_extension_writes_everything_under_the_generated_policy(
 ) -> None:
     endpoint, admin, writer = iam_s3
     # GIVEN the extension with only the generated policy's key
-    env = {**SOURCE.env, **writer, "TELEMETRY_EXT_BUCKET": BUCKET, "TELEMETRY_EXT_PREFIX": PREFIX,
-           "TELEMETRY_EXT_S3_ENDPOINT_URL": endpoint, "TELEMETRY_EXT_FLUSH_INTERVAL_MS": "0",
-           "TELEMETRY_EXT_LISTENER_PORT": str(free_port())}  # fmt: skip
+    env = {
+        **SOURCE.env,
+        **writer,
+        "TELEMETRY_EXT_BUCKET": BUCKET,
+        "TELEMETRY_EXT_PREFIX": PREFIX,
+        "TELEMETRY_EXT_S3_ENDPOINT_URL": endpoint,
+        "TELEMETRY_EXT_FLUSH_INTERVAL_MS": "0",
+        "TELEMETRY_EXT_LISTENER_PORT": str(free_port()),
+    }
     config = EmulatorConfig(runtime=SimulatedRuntime(), layer=SOURCE.layer(tmp_path), memory_mb=1769, env=env)
     async with Emulator(config) as emulator:
         # WHEN it runs through init, three invokes and a spindown

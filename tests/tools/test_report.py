@@ -41,6 +41,7 @@ def near(value: float) -> Any:
 
 def only_function(report: dict[str, Any]) -> dict[str, Any]:
     (figures,) = report["functions"]
+    assert isinstance(figures, dict)
     return figures
 
 
@@ -61,14 +62,25 @@ def test_the_report_agrees_with_the_emulators_records(recording: Recording, tmp_
     assert outcomes["errors"] == len(errors) == 2
     # and its durations are the emulator's, to the rounding
     durations = [i.duration_ms for i in invokes]
-    assert figures["duration_ms"] == {"avg": near(sum(durations) / len(durations)), "p50": near(linear(durations, 0.5)),
-                                      "p99": near(linear(durations, 0.99)), "max": near(max(durations))}  # fmt: skip
+    assert figures["duration_ms"] == {
+        "avg": near(sum(durations) / len(durations)),
+        "p50": near(linear(durations, 0.5)),
+        "p99": near(linear(durations, 0.99)),
+        "max": near(max(durations)),
+    }
     post = [i.post_runtime_extensions_ms for i in invokes]
-    assert figures["post_runtime_extensions_ms"] == {"avg": near(sum(post) / len(post)), "p99": near(linear(post, 0.99)),
-                                                     "max": near(max(post)), "samples": len(invokes)}  # fmt: skip
+    assert figures["post_runtime_extensions_ms"] == {
+        "avg": near(sum(post) / len(post)),
+        "p99": near(linear(post, 0.99)),
+        "max": near(max(post)),
+        "samples": len(invokes),
+    }
     init_ms = [i.duration_ms for i in inits]
-    assert cold["init_duration_ms"] == {"avg": near(sum(init_ms) / 3), "p50": near(linear(init_ms, 0.5)),
-                                        "max": near(max(init_ms))}  # fmt: skip
+    assert cold["init_duration_ms"] == {
+        "avg": near(sum(init_ms) / 3),
+        "p50": near(linear(init_ms, 0.5)),
+        "max": near(max(init_ms)),
+    }
     assert figures["memory_mb"]["max_used"] == max(i.max_memory_used_mb for i in invokes)
     assert figures["memory_mb"]["size"] == MEMORY_MB
     # and the extension's own account: one instance per init, nothing missing or dropped
@@ -85,20 +97,34 @@ def test_the_report_is_written_as_markdown_json_and_png(recording: Recording, tm
     text = written.markdown.read_text()
     figures = only_function(written.report)
     assert f"| {FUNCTION} | $LATEST | {figures['invocations']} | 3 |" in text
-    assert f"| timeouts / errors / out of memory | 1 / 2 / 1 |" in text
+    assert "| timeouts / errors / out of memory | 1 / 2 / 1 |" in text
     assert written.png.read_bytes().startswith(b"\x89PNG") and written.png.stat().st_size > 20_000
     assert written.report["series"]["functions"][f"{FUNCTION} $LATEST"]["invokes"]
 
 
 def test_the_report_command_fetches_from_s3_with_progress_then_reuses_what_it_has(
-    recording: Recording, s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    recording: Recording,
+    s3_server: S3Server,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     for name, value in s3_server.extension_env(recording.bucket).items():
         if name.startswith("AWS_"):
             monkeypatch.setenv(name, value)
-    argv = ["report", "--bucket", recording.bucket, "--prefix", recording.prefix, "--endpoint-url",
-            s3_server.endpoint, "--region", "us-east-1", "--out", str(tmp_path)]  # fmt: skip
+    argv = [
+        "report",
+        "--bucket",
+        recording.bucket,
+        "--prefix",
+        recording.prefix,
+        "--endpoint-url",
+        s3_server.endpoint,
+        "--region",
+        "us-east-1",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     first = capsys.readouterr()
     objects = len(local_files(recording.folder))
@@ -109,8 +135,9 @@ def test_the_report_command_fetches_from_s3_with_progress_then_reuses_what_it_ha
     assert only_function(json.loads((tmp_path / "report.json").read_text()))["invocations"] == len(recording.invokes)
 
 
-def test_a_missing_bucket_is_one_line(s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_a_missing_bucket_is_one_line(
+    s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name, value in s3_server.extension_env("x").items():
         if name.startswith("AWS_"):
             monkeypatch.setenv(name, value)
@@ -121,15 +148,26 @@ def test_a_missing_bucket_is_one_line(s3_server: S3Server, tmp_path: Path, monke
 
 def mixed_object(folder: Path, records: int) -> Path:
     """The issue's case: `records` object records, then one plain-text log line, then an unknown type."""
-    header = {"time": "2026-11-23T10:00:00.000Z", "type": "telemetry_ext.batch",
-              "record": {"functionName": "mixed", "functionVersion": "7", "instanceId": "i1", "sequence": 0,
-                         "events": records + 2, "counters": {"received": records + 2}}}  # fmt: skip
+    header = {
+        "time": "2026-11-23T10:00:00.000Z",
+        "type": "telemetry_ext.batch",
+        "record": {
+            "functionName": "mixed",
+            "functionVersion": "7",
+            "instanceId": "i1",
+            "sequence": 0,
+            "events": records + 2,
+            "counters": {"received": records + 2},
+        },
+    }
     lines = [header] + [
         {"time": "2026-11-23T10:00:01.000Z", "type": "function", "record": {"level": "INFO", "message": f"m{n}"}}
         for n in range(records)
     ]
-    lines += [{"time": "2026-11-23T10:00:02.000Z", "type": "function", "record": "a plain-text line\n"},
-              {"time": "2026-11-23T10:00:03.000Z", "type": "platform.notYetInvented", "record": {"x": [1]}}]  # fmt: skip
+    lines += [
+        {"time": "2026-11-23T10:00:02.000Z", "type": "function", "record": "a plain-text line\n"},
+        {"time": "2026-11-23T10:00:03.000Z", "type": "platform.notYetInvented", "record": {"x": [1]}},
+    ]
     path = folder / "function=mixed" / "dt=2026-11-23" / "hour=10" / "i1-00000000.ndjson.gz"
     path.parent.mkdir(parents=True)
     path.write_bytes(gzip.compress(b"\n".join(orjson.dumps(line) for line in lines) + b"\n"))

@@ -22,7 +22,7 @@ def test_every_setting_name_the_tools_use_is_one_the_extension_declares() -> Non
 
 def test_the_default_prefix_is_the_extensions() -> None:
     (prefix,) = [s.default for s in SETTINGS if s.env == settings.PREFIX]
-    assert settings.DEFAULT_PREFIX == prefix
+    assert prefix == settings.DEFAULT_PREFIX
 
 
 @pytest.mark.parametrize(

@@ -47,12 +47,14 @@ def set_function(key: str, value: Any) -> Any:
     ("change", "expected"),
     [
         (set_function("Architectures", ["arm65"]), r"E3030 'arm65' is not one of \['x86_64', 'arm64'\]"),
-        (lambda r: r["TelemetryExtLayer"]["Properties"].__setitem__("CompatibleArchitectures", ["arm65"]),
-         r"CompatibleArchitectures needs to be a list of 'x86_64' or 'arm64'"),
+        (
+            lambda r: r["TelemetryExtLayer"]["Properties"].__setitem__("CompatibleArchitectures", ["arm65"]),
+            r"CompatibleArchitectures needs to be a list of 'x86_64' or 'arm64'",
+        ),
         (set_function("Runtime", "python3.99"), r"E3030 'python3.99' is not one of"),
     ],
     ids=["function-architecture", "layer-architecture", "runtime"],
-)  # fmt: skip
+)
 def test_a_wrong_architecture_or_runtime_fails_the_lint(tmp_path: Path, change: Any, expected: str) -> None:
     problems = lint_template(mutated(tmp_path, change))
     assert any(re.search(expected, problem) for problem in problems), problems
@@ -84,7 +86,7 @@ class Resolver:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, argument), = node.items()  # fmt: skip
+            ((key, argument),) = node.items()
             if key == "Ref":
                 return self.NO_VALUE if argument == "AWS::NoValue" else self.values[argument]
             if key == "Fn::Sub":
