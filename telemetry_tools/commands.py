@@ -59,8 +59,10 @@ def run_publish(args: argparse.Namespace) -> int:
         return 0
     import boto3
 
+    session = boto3.session.Session()  # its own: credentials are read now, not reused from an earlier session
+
     def client_for(region: str) -> Any:
-        return boto3.client("lambda", region_name=region, endpoint_url=args.endpoint_url)
+        return session.client("lambda", region_name=region, endpoint_url=args.endpoint_url)
 
     results = publish.execute(plan, client_for, stderr_line)
     print(publish.table(results))
@@ -162,7 +164,10 @@ def run_report(args: argparse.Namespace) -> int:
         target = settings.Destination.from_env(env)
         import boto3
 
-        client = boto3.client("s3", region_name=args.region or default_region() or None, endpoint_url=args.endpoint_url)
+        session = boto3.session.Session()  # credentials read now (the default session caches them)
+        client = session.client(
+            "s3", region_name=args.region or default_region() or None, endpoint_url=args.endpoint_url
+        )
         cache = args.cache or args.out / "objects"
         source = f"s3://{target.bucket}/{target.key_root}"
         fetched = fetch(client, target.bucket, target.key_root, cache, progress_printer(f"fetch {source}"))
@@ -193,7 +198,8 @@ def run_attach(args: argparse.Namespace) -> int:
 
     layer_base, version = attach.layer_name_of(args.layer_arn)
     region = args.region or layer_base.split(":")[3]
-    client = boto3.client("lambda", region_name=region, endpoint_url=args.endpoint_url)
+    session = boto3.session.Session()  # credentials read now (the default session caches them)
+    client = session.client("lambda", region_name=region, endpoint_url=args.endpoint_url)
     configuration = call(lambda: client.get_function_configuration(FunctionName=args.function), args.function)
     try:
         layer = client.get_layer_version(LayerName=layer_base, VersionNumber=version)
@@ -209,7 +215,7 @@ def run_attach(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("dry run: nothing was changed")
         return 0
-    iam = boto3.client("iam", region_name=region, endpoint_url=args.endpoint_url) if document else None
+    iam = session.client("iam", region_name=region, endpoint_url=args.endpoint_url) if document else None
     call(lambda: attach.apply(change, client, iam, document), f"attach to {change.function}")
     print(f"attached: {args.layer_arn} to {change.function}")
     return 0
