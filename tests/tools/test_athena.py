@@ -3,11 +3,9 @@ over objects the extension wrote, counting what the report counts."""
 
 from __future__ import annotations
 
-import gzip
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -18,11 +16,8 @@ from telemetry_tools.errors import ToolError
 from telemetry_tools.report.build import build
 from telemetry_tools.report.fetch import local_files
 from telemetry_tools.settings import Destination
+from tests.tools.athena_duckdb import athena_in_duckdb, statements
 from tests.tools.recorded import Recording
-
-
-def statements(text: str) -> list[str]:
-    return [s.strip() for s in text.split(";\n") if s.strip()]
 
 
 def test_the_line_table_projects_every_partition_of_the_layout() -> None:
@@ -90,38 +85,19 @@ def test_the_command_prints_the_ddl(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.integration
 def test_the_views_count_what_the_report_counts_over_real_objects(recording: Recording, tmp_path: Path) -> None:
-    # GIVEN the line table filled from real objects, as Athena would read them (one row per line)
+    # GIVEN the line table and its views over real objects (Athena's SQL, transpiled to DuckDB's)
     files = local_files(recording.folder)
-    connection = duckdb.connect()
-    connection.execute('CREATE SCHEMA "default"')
-    connection.execute(
-        'CREATE TABLE "default"."telemetry_ext" (line VARCHAR, "$path" VARCHAR, function_name VARCHAR, dt VARCHAR, '
-        "hour VARCHAR)"
-    )
-    for path in files:
-        function, dt, hour = re.search(r"function=([^/]+)/dt=([^/]+)/hour=([^/]+)/", str(path)).groups()  # type: ignore[union-attr]
-        rows = [
-            (line, str(path), function, dt, hour) for line in gzip.decompress(path.read_bytes()).decode().splitlines()
-        ]
-        connection.executemany('INSERT INTO "default"."telemetry_ext" VALUES (?, ?, ?, ?, ?)', rows)
-    # WHEN the generated views are created (Athena's SQL, transpiled to DuckDB's)
-    destination = Destination(recording.bucket, recording.prefix)
-    for statement in statements(ddl(spec(destination, "default", "telemetry_ext", [], "2026-01-01", False)))[1:]:
-        name, select = re.match(r"CREATE OR REPLACE VIEW (\S+) AS\n(.*)", statement, re.S).groups()  # type: ignore[union-attr]
-        connection.execute(f"CREATE VIEW {name} AS {sqlglot.transpile(select, read='trino', write='duckdb')[0]}")
-    # THEN the reports view has every report, with the durations the report gives
+    connection = athena_in_duckdb(files, Destination(recording.bucket, recording.prefix))
+    # WHEN the reports view is queried THEN it has every report, with the durations the report gives
     figures = build(files, "recorded", tmp_path).report["functions"][0]
     count, longest, memory = connection.execute(
-        "SELECT count(DISTINCT request_id), max(duration_ms), max(max_memory_used_mb) "
-        'FROM "default"."telemetry_ext_reports"'
+        "SELECT count(DISTINCT request_id), max(duration_ms), max(max_memory_used_mb) FROM telemetry_ext_reports"
     ).fetchone()  # type: ignore[misc]
     assert (count, longest, memory) == (
         figures["reports"],
         figures["duration_ms"]["max"],
         figures["memory_mb"]["max_used"],
     )
-    types = dict(
-        connection.execute('SELECT type, count(*) FROM "default"."telemetry_ext_events" GROUP BY type').fetchall()
-    )
+    types = dict(connection.execute("SELECT type, count(*) FROM telemetry_ext_events GROUP BY type").fetchall())
     assert types.pop("telemetry_ext.batch") == figures["extension"]["objects"]
     assert types == figures["event_types"]
