@@ -172,7 +172,11 @@ def run_report(args: argparse.Namespace) -> int:
         source = f"s3://{target.bucket}/{target.key_root}"
         fetched = fetch(client, target.bucket, target.key_root, cache, progress_printer(f"fetch {source}"))
         files = fetched.files
-    stderr_line(f"report: reading {len(files)} objects")
+    stderr_line(
+        f"report: reading {len(files)} objects"
+        if files
+        else f"report: no *.ndjson.gz objects in {source} (is the bucket or prefix right?); the report will be empty"
+    )
     written = build(files, source, args.out)
     print(f"report: {written.markdown}, {written.json}, {written.png}")
     return 0
