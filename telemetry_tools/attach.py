@@ -2,7 +2,8 @@
 
 - its other layers stay (an older version of the same layer is replaced, not added); at most 5 layers;
 - its environment stays, with the extension's settings added or changed;
-- the layer's architectures must include the function's (a mismatch would fail every cold start);
+- the layer's architectures and runtimes must include the function's (Lambda would attach it anyway, and
+  every cold start would fail: a wrong CPU, a missing GLIBC 2.34, no Python for the interpreted flavour);
 - container-image functions take no layers: refused with the way to do it (COPY the layer into /opt);
 - with `put_role_policy`, the function's role gets the least-privilege policy (policy.py) inline.
 
@@ -55,6 +56,10 @@ def plan(
     compatible = layer.get("CompatibleArchitectures") or []
     if compatible and not set(architectures) <= set(compatible):
         raise ToolError(f"{name} runs on {', '.join(architectures)}; {layer_arn} is for {', '.join(compatible)}")
+    runtime, runtimes = configuration.get("Runtime"), layer.get("CompatibleRuntimes") or []
+    if runtime and runtimes and runtime not in runtimes:
+        raise ToolError(f"{name} runs {runtime}; {layer_arn} is for {', '.join(runtimes)} (the native flavour needs "
+                        "an Amazon Linux 2023 runtime, the interpreted one its Python)")  # fmt: skip
     before = tuple(item["Arn"] for item in configuration.get("Layers") or [])
     kept = tuple(arn for arn in before if not arn.startswith(layer_base + ":"))
     layers = (*kept, layer_arn)

@@ -47,7 +47,10 @@ def function(lambda_api: str, aws_env: None, tmp_path: Path) -> Iterator[dict[st
     other = client.publish_layer_version(LayerName=f"other-{name}", Content={"ZipFile": zip_bytes})["LayerVersionArn"]
     ours = [
         client.publish_layer_version(
-            LayerName=f"ours-{name}", Content={"ZipFile": zip_bytes}, CompatibleArchitectures=["x86_64"]
+            LayerName=f"ours-{name}",
+            Content={"ZipFile": zip_bytes},
+            CompatibleArchitectures=["x86_64"],
+            CompatibleRuntimes=["python3.12"],
         )["LayerVersionArn"]
         for _ in range(2)
     ]
@@ -150,6 +153,7 @@ LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:telemetry-ext-native-arm64:
     ("configuration", "layer_info", "cause"),
     [
         (CONFIGURATION, {"CompatibleArchitectures": ["arm64"]}, "runs on x86_64"),
+        ({**CONFIGURATION, "Runtime": "python3.11"}, {"CompatibleRuntimes": ["python3.12"]}, "runs python3.11"),
         ({**CONFIGURATION, "PackageType": "Image"}, {}, "COPY the layer's contents to /opt"),
         (
             {**CONFIGURATION, "Layers": [{"Arn": f"arn:aws:lambda:us-east-1:1:layer:l{n}:1"} for n in range(5)]},
