@@ -23,6 +23,8 @@ from report import limits_summary, markdown, no_limits_line, summarise  # noqa: 
 from run import POLICIES, run_one, variants  # noqa: E402
 
 from lambda_emulator.init_cpu import InitCpuPolicy  # noqa: E402
+from telemetry_tools.report.build import build as build_report  # noqa: E402
+from telemetry_tools.report.fetch import fetch_all_buckets, local_files  # noqa: E402
 from tests.support.s3 import start_s3_server  # noqa: E402
 
 
@@ -93,6 +95,7 @@ async def measure(args: argparse.Namespace, memories: list[int]) -> list[dict[st
                 flush=True,
             )
             sessions.append(session)
+        fetch_all_buckets(s3.client(), args.out / "s3", lambda *_: None)  # what the extension wrote, for the report
     finally:
         s3.stop()
     return sessions
@@ -117,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         print(warning)
     print(table)
     print(f"written: {args.out / 'compare.json'}, compare.md, compare.png")
+    report = build_report(local_files(args.out / "s3"), "every session's S3 bucket (both layers)", args.out / "report")
+    print(f"report built from what the extension wrote to S3: {report.markdown}, {report.png}")
     complete = all(
         f[v]["reports_in_s3"] == f[v]["invocations"] for f in figures.values() for v in ("interpreted", "native")
     )

@@ -1,0 +1,29 @@
+"""Small zips shaped like the build's layers (launcher + an ELF binary or CPython module), for publish tests."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+ELF_MACHINE = {"x86_64": 62, "arm64": 183}
+
+
+def fake_elf(arch: str) -> bytes:
+    header = bytearray(b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x03\x00")
+    header += ELF_MACHINE[arch].to_bytes(2, "little") + bytes(44)
+    return bytes(header)
+
+
+def layer(tmp_path: Path, arch: str = "x86_64", flavour: str = "native", python: str = "311") -> Path:
+    """A small zip shaped like the build's: the launcher, and a binary or a CPython extension module."""
+    path = tmp_path / f"{flavour}-{arch}.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("extensions/telemetry-ext", "#!/bin/sh\n")
+        if flavour == "native":
+            archive.writestr("telemetry-ext/bin/telemetry-ext", fake_elf(arch))
+        else:
+            machine = "x86_64" if arch == "x86_64" else "aarch64"
+            archive.writestr(
+                f"telemetry-ext/python/orjson/orjson.cpython-{python}-{machine}-linux-gnu.so", fake_elf(arch)
+            )
+    return path
