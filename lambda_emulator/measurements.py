@@ -26,6 +26,24 @@ class InitRecord:
 
 
 @dataclass(slots=True)
+class RestoreRecord:
+    """One SnapStart restore: platform.restoreStart to platform.restoreReport."""
+
+    number: int
+    status: str
+    duration_ms: float
+    """restoreReport durationMs: the thaw, the runtime's after-restore hooks, until its /next."""
+    gap_s: float
+    """Wall-clock time the environment spent frozen since the snapshot (or since the last restore)."""
+    runtime_hooks: bool
+    """The runtime was waiting on GET /runtime/restore/next and was released by this restore."""
+    connections_cut: int
+    connections_kept: int
+    error_type: str | None = None
+    processes: dict[str, ProcessRecord] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class InvokeRecord:
     request_id: str
     status: str
@@ -38,6 +56,11 @@ class InvokeRecord:
     init: InitRecord | None = None
     processes: dict[str, ProcessRecord] = field(default_factory=dict)
     response: bytes = b""
+    restore: RestoreRecord | None = None
+    """SnapStart: the restore this invoke was the first after (its report carries restoreDurationMs)."""
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    """Monotonic seconds: the event released, and the invoke done (LMI: response sent), to measure overlap."""
 
 
 @dataclass(slots=True)
