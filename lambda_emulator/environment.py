@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import tempfile
 import time
 import uuid
@@ -24,19 +23,19 @@ import aiohttp
 from aiohttp import web
 
 from lambda_emulator import records
-from lambda_emulator.config import PLACEHOLDER_IDENTITY, EmulatorConfig
-from lambda_emulator.credentials import CredentialsEndpoint, Identity
+from lambda_emulator.config import EmulatorConfig
+from lambda_emulator.credentials import CredentialsEndpoint
 from lambda_emulator.errors import InitFailed
 from lambda_emulator.extensions_api import ExtensionRegistry, FunctionInfo
 from lambda_emulator.init_phase import run_init
 from lambda_emulator.invoke import run_invoke
 from lambda_emulator.launch import Process, launch
 from lambda_emulator.layer import extension_executables, unpack_layer
-from lambda_emulator.lmi import run_lmi_invoke
+from lambda_emulator.lmi import load_generator, run_lmi_invoke
 from lambda_emulator.measurements import InitRecord, InvokeRecord, ProcessRecord, RestoreRecord, ShutdownRecord
 from lambda_emulator.notify import Notifier
-from lambda_emulator.platform_env import function_env
-from lambda_emulator.routes import ApiHandlers, build_app
+from lambda_emulator.platform_env import function_env, identity_for
+from lambda_emulator.routes import ApiHandlers, serve
 from lambda_emulator.runtime_api import Invocation, RuntimeState
 from lambda_emulator.sandbox import Sandbox, create_sandbox
 from lambda_emulator.shutdown import kill_everything, stop_environment
@@ -59,7 +58,7 @@ class Emulator:
         self.notifier = Notifier()
         self.sandbox: Sandbox = create_sandbox(config.memory_mb, config.use_cgroups)
         self.telemetry: TelemetryHub
-        self.credentials = CredentialsEndpoint(_identity(config), config.credentials_ttl_s) if (
+        self.credentials = CredentialsEndpoint(identity_for(config), config.credentials_ttl_s) if (
             config.credentials_source == "container") else None  # fmt: skip
         self.runtime = self._new_runtime()
         self.registry: ExtensionRegistry
@@ -104,15 +103,7 @@ class Emulator:
         handlers = ApiHandlers(self.runtime, self.registry, self.telemetry, lambda: self.registry.registration_open,
                                self.rules.schema_versions, self.credentials)  # fmt: skip
         self._handlers = handlers
-        # Long-polls (/next) of processes that are gone must not hold the server's cleanup for 60 s.
-        self._runner = web.AppRunner(
-            build_app(handlers), access_log=None, handle_signals=False, handler_cancellation=True, shutdown_timeout=1
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.api_address = f"127.0.0.1:{port}"
+        self._runner, self.api_address = await serve(handlers)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -273,20 +264,7 @@ class Emulator:
     ) -> list[InvokeRecord]:
         """A load generator: `concurrency` callers (default: the configured one) share `payloads`; the records
         come back in payload order."""
-        results: list[InvokeRecord | None] = [None] * len(payloads)
-        queue = iter(range(len(payloads)))
-        done = 0
-
-        async def caller() -> None:
-            nonlocal done
-            for index in queue:
-                results[index] = await self.invoke(payloads[index])
-                done += 1
-                if progress is not None:
-                    progress(done)
-
-        await asyncio.gather(*(caller() for _ in range(concurrency or self.config.concurrency)))
-        return [r for r in results if r is not None]
+        return await load_generator(self, payloads, concurrency or self.config.concurrency, progress)
 
     def new_invocation(self, payload: bytes) -> Invocation:
         request_id = str(uuid.uuid4())
@@ -329,16 +307,6 @@ class Emulator:
     @property
     def stopped(self) -> bool:
         return self._needs_init
-
-
-def _identity(config: EmulatorConfig) -> Identity:
-    """The execution role's keys: the configured identity, else the keys the function would have had."""
-    if config.credentials_identity is not None:
-        return config.credentials_identity
-    for source in (config.env, os.environ):
-        if source.get("AWS_ACCESS_KEY_ID") and source.get("AWS_SECRET_ACCESS_KEY"):
-            return source["AWS_ACCESS_KEY_ID"], source["AWS_SECRET_ACCESS_KEY"], source.get("AWS_SESSION_TOKEN")
-    return PLACEHOLDER_IDENTITY
 
 
 def _new_instance_id(config: EmulatorConfig) -> str:

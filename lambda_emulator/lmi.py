@@ -12,7 +12,9 @@ process or of an extension ends the environment for every invoke in flight.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lambda_emulator import records
@@ -120,3 +122,23 @@ def report(invocation: Invocation, record: InvokeRecord, t0: float) -> dict[str,
     if record.error_type:
         reported["errorType"] = record.error_type
     return reported
+
+
+async def load_generator(
+    emulator: Emulator, payloads: Sequence[bytes], callers: int, progress: Callable[[int], None] | None = None
+) -> list[InvokeRecord]:
+    """`callers` concurrent callers invoke until every payload was sent; the records in payload order."""
+    results: list[InvokeRecord | None] = [None] * len(payloads)
+    queue = iter(range(len(payloads)))
+    done = 0
+
+    async def caller() -> None:
+        nonlocal done
+        for index in queue:
+            results[index] = await emulator.invoke(payloads[index])
+            done += 1
+            if progress is not None:
+                progress(done)
+
+    await asyncio.gather(*(caller() for _ in range(callers)))
+    return [record for record in results if record is not None]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lambda_emulator.credentials import CredentialsRequest
+
 
 @dataclass(slots=True)
 class ProcessRecord:
@@ -83,3 +85,31 @@ def to_json(record: Any) -> dict[str, Any]:
     data: dict[str, Any] = asdict(record)
     data.pop("response", None)
     return data
+
+
+@dataclass
+class SessionResult:
+    init: InitRecord
+    invokes: list[InvokeRecord]
+    shutdown: ShutdownRecord
+    extension_output: dict[str, list[str]] = field(default_factory=dict)
+    mode: str = "on-demand"
+    restores: list[RestoreRecord] = field(default_factory=list)
+    concurrency: int = 1
+    peak_in_flight: int = 1
+    wall_s: float = 0.0
+    """Wall-clock seconds of the invokes (LMI: for the throughput)."""
+    credentials_requests: list[CredentialsRequest] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "init": to_json(self.init),
+            "restores": [to_json(r) for r in self.restores],
+            "invokes": [to_json(i) for i in self.invokes],
+            "shutdown": to_json(self.shutdown),
+            "concurrency": self.concurrency,
+            "peak_in_flight": self.peak_in_flight,
+            "invokes_wall_s": round(self.wall_s, 3),
+            "credentials_requests": [to_json(r) for r in self.credentials_requests],
+        }

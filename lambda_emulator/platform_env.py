@@ -12,11 +12,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 from lambda_emulator import credentials
-from lambda_emulator.config import EmulatorConfig
-from lambda_emulator.credentials import CredentialsEndpoint
+from lambda_emulator.config import PLACEHOLDER_IDENTITY, EmulatorConfig
+from lambda_emulator.credentials import CredentialsEndpoint, Identity
 from lambda_emulator.layer import function_environment
 
 KEY_VARIABLES: Final = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY")
@@ -55,3 +56,14 @@ def function_env(
         else:
             env.pop("AWS_SESSION_TOKEN", None)
     return env
+
+
+def identity_for(config: EmulatorConfig) -> Identity:
+    """The execution role's keys for the credentials endpoint: the configured identity, else the keys the
+    function would have had in its environment (`env`, then the host's), else a placeholder."""
+    if config.credentials_identity is not None:
+        return config.credentials_identity
+    for source in (config.env, os.environ):
+        if source.get("AWS_ACCESS_KEY_ID") and source.get("AWS_SECRET_ACCESS_KEY"):
+            return source["AWS_ACCESS_KEY_ID"], source["AWS_SECRET_ACCESS_KEY"], source.get("AWS_SESSION_TOKEN")
+    return PLACEHOLDER_IDENTITY

@@ -205,3 +205,16 @@ def build_app(handlers: ApiHandlers) -> web.Application:
     for method, path, handler in handlers.table():
         app.router.add_route(method, path, handler)
     return app
+
+
+async def serve(handlers: ApiHandlers) -> tuple[web.AppRunner, str]:
+    """Serve the APIs on 127.0.0.1 and a free port; (runner, "127.0.0.1:<port>")."""
+    # Long-polls (/next) of processes that are gone must not hold the server's cleanup for 60 s.
+    runner = web.AppRunner(
+        build_app(handlers), access_log=None, handle_signals=False, handler_cancellation=True, shutdown_timeout=1
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"127.0.0.1:{port}"

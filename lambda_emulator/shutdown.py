@@ -53,7 +53,7 @@ async def _stop_runtime(emulator: Emulator, graceful: bool) -> None:
     if process is None or not process.alive:
         return
     if graceful:
-        process.signal(signal.SIGTERM)
+        process.signal_group(signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(process.exited(), emulator.config.rules.runtime_sigterm_s)
     process.kill_group()
