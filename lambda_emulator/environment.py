@@ -24,7 +24,7 @@ from aiohttp import web
 
 from lambda_emulator import records
 from lambda_emulator.config import EmulatorConfig
-from lambda_emulator.credentials import CredentialsEndpoint
+from lambda_emulator.credentials import CredentialsEndpoint, CredentialsRequest
 from lambda_emulator.errors import InitFailed
 from lambda_emulator.extensions_api import ExtensionRegistry, FunctionInfo
 from lambda_emulator.init_phase import run_init
@@ -120,6 +120,11 @@ class Emulator:
             await self._session.close()
         self.sandbox.destroy()
         self._tmp.cleanup()
+
+    @property
+    def credentials_requests(self) -> list[CredentialsRequest]:
+        """Every request the container credentials endpoint got, with whether its token was right."""
+        return list(self.credentials.requests) if self.credentials is not None else []
 
     @property
     def api_port(self) -> int:

@@ -159,3 +159,17 @@ async def test_awslambdaric_runs_its_workers_concurrently(tmp_path: Path) -> Non
     assert [r.status for r in records] == ["success"] * 8
     assert most_at_once(records) == 4
     assert {orjson.loads(r.response)["statusCode"] for r in records} == {200}
+
+
+async def test_a_crashed_worker_leaves_the_others_serving(tmp_path: Path) -> None:
+    # GIVEN 2 workers WHEN one of them dies in an invoke (the simulated runtime forks one process per worker)
+    config, _ = lmi(tmp_path, concurrency=2, timeout_s=1.0)
+    async with Emulator(config) as emulator:
+        await emulator.start()
+        crashed = await emulator.invoke(b'{"crash": true}')
+        # THEN that invoke gets no answer (timeout), and the environment goes on with the other worker
+        after = await emulator.invoke_concurrently([b'{"sleep_ms": 50}'] * 4)
+        generation = emulator.generation
+    assert crashed.status == "timeout"
+    assert [r.status for r in after] == ["success"] * 4 and most_at_once(after) == 1 and generation == 1
+    assert len({orjson.loads(r.response)["worker"] for r in after}) == 1
