@@ -104,10 +104,16 @@ async def _wait_gap(emulator: Emulator) -> float:
 
 def _cut_connections(emulator: Emulator) -> CutResult:
     pids = session_members(p.pid for p in emulator.all_processes() if p.alive)
-    result = cut_outward(pids, emulator.api_port)
+    try:
+        result = cut_outward(pids, emulator.api_port)
+    except OSError as error:
+        raise EmulatorError(f"cannot cut the environment's connections at the restore: {error}") from None
     if result.failed:
         connection, reason = result.failed[0]
-        raise EmulatorError(f"could not cut {connection.local}->{connection.remote} at the restore: {reason}")
+        raise EmulatorError(
+            f"could not cut {connection.local}->{connection.remote} at the restore: {reason} "
+            "(SOCK_DESTROY needs root: CAP_NET_ADMIN)"
+        )
     return result
 
 
