@@ -250,7 +250,7 @@ class Emulator:
     async def _restore(self) -> RestoreRecord:
         record = await restore_snapshot(self)
         self.restores.append(record)
-        self._pending_restore = record
+        self._pending_restore = record if record.status == "success" else None
         return record
 
     # -- invoke ------------------------------------------------------------------------------------------

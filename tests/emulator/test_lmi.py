@@ -128,21 +128,21 @@ async def test_shutdown_is_the_extension_s_only_event(tmp_path: Path) -> None:
 
 
 async def test_a_timeout_fails_that_invoke_only(tmp_path: Path) -> None:
-    # GIVEN 2 workers and a 1 s timeout
-    config, _ = lmi(tmp_path, concurrency=2, timeout_s=1.0)
+    # GIVEN 2 workers and a 2 s timeout
+    config, _ = lmi(tmp_path, concurrency=2, timeout_s=2.0)
     async with Emulator(config) as emulator:
         await emulator.start()
         runtime = emulator.runtime_process
         assert runtime is not None
-        # WHEN one invoke outlasts the timeout while another is quick
-        slow, quick = await asyncio.gather(emulator.invoke(b'{"sleep_ms": 1500}'), emulator.invoke(b"{}"))
-        # THEN only the slow one failed, the environment was not reset, and the late answer was refused (410)
+        # WHEN one invoke outlasts the timeout (its worker answers at 2.5 s) while another is quick
+        slow, quick = await asyncio.gather(emulator.invoke(b'{"sleep_ms": 2500}'), emulator.invoke(b"{}"))
+        # THEN only the slow one failed, and the environment was not reset: the other worker still serves
         assert (slow.status, slow.error_type, quick.status) == ("timeout", "Sandbox.Timedout", "success")
-        late = await emulator.invoke(b'{"sleep_ms": 700}')  # the slow worker answers late meanwhile
-        assert late.status == "success" and emulator.runtime_process is runtime and runtime.alive
-        assert await emulator.notifier.wait_until(
-            lambda: any("answer refused: 410" in e["record"] for e in emulator.telemetry.emitted
-                        if e["type"] == "function"), 5.0)  # fmt: skip
+        later = await emulator.invoke(b'{"sleep_ms": 1500}')  # ends a second after the slow worker's late answer
+        assert later.status == "success" and emulator.runtime_process is runtime and runtime.alive
+    # AND the late answer was refused with 410 (the simulated worker prints what it was told, and goes on)
+    function_lines = [e["record"] for e in emulator.telemetry.emitted if e["type"] == "function"]
+    assert any("answer refused: 410" in line and "InvokeTimeout" in line for line in function_lines)
     reports = [e["record"] for e in emulator.telemetry.emitted if e["type"] == "platform.report"]
     timed_out = next(r for r in reports if r["requestId"] == slow.request_id)
     assert (timed_out["status"], timed_out["errorType"]) == ("timeout", "Sandbox.Timedout")
