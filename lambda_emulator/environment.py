@@ -1,22 +1,21 @@
-"""The execution environment's lifecycle: init, invoke, freeze/thaw, reset and shutdown (lambda-api.md §5, §7).
-
-`Emulator` is what tests and the CLI drive:
+"""The execution environment's lifecycle: init, invoke, freeze/thaw, restore, reset and shutdown (lambda-api.md
+§5, §7). `Emulator` is what tests and the CLI drive:
 
     async with Emulator(EmulatorConfig(layer=..., runtime=SimulatedRuntime())) as emulator:
-        await emulator.invoke(b'{"sleep_ms": 10}')
+        await emulator.start()                      # init (SnapStart: init, then the snapshot)
+        await emulator.restore()                    # SnapStart: one restore of the snapshot
+        await emulator.invoke(b'{"sleep_ms": 10}')  # LMI: may run concurrently; see invoke_concurrently()
         await emulator.shutdown()
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
-import signal
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,77 +23,79 @@ import aiohttp
 from aiohttp import web
 
 from lambda_emulator import records
+from lambda_emulator.config import EmulatorConfig
+from lambda_emulator.credentials import CredentialsEndpoint, CredentialsRequest
 from lambda_emulator.errors import InitFailed
 from lambda_emulator.extensions_api import ExtensionRegistry, FunctionInfo
-from lambda_emulator.init_cpu import DEFAULT_BOOST_VCPUS, InitCpuPolicy, function_vcpus, init_cpu
+from lambda_emulator.init_cpu import function_vcpus, init_cpu
 from lambda_emulator.init_phase import run_init
 from lambda_emulator.invoke import run_invoke
 from lambda_emulator.launch import Process, launch
-from lambda_emulator.layer import extension_executables, function_environment, unpack_layer
+from lambda_emulator.layer import extension_executables, unpack_layer
+from lambda_emulator.lmi import load_generator, run_lmi_invoke
 from lambda_emulator.measurements import (
-    ExtensionExit,
     InitCpu,
     InitRecord,
     InvokeRecord,
     Limits,
     ProcessRecord,
+    RestoreRecord,
     ShutdownRecord,
 )
 from lambda_emulator.notify import Notifier
-from lambda_emulator.routes import ApiHandlers, build_app
+from lambda_emulator.platform_env import function_env, identity_for
+from lambda_emulator.routes import ApiHandlers, serve
 from lambda_emulator.runtime_api import Invocation, RuntimeState
-from lambda_emulator.runtimes import RuntimeSpec
 from lambda_emulator.sandbox import Sandbox, create_sandbox
+from lambda_emulator.shutdown import kill_everything, stop_environment
+from lambda_emulator.snapstart import Snapshot, restore_snapshot, take_snapshot
 from lambda_emulator.telemetry import TelemetryHub
 
-SHUTDOWN_TOTAL_S: Final = 2.0
-RUNTIME_SIGTERM_S: Final = 0.3
+__all__ = ["Emulator", "EmulatorConfig"]
+
 ACCOUNT_ID: Final = "123456789012"
-
-
-@dataclass(frozen=True, slots=True)
-class EmulatorConfig:
-    runtime: RuntimeSpec
-    layer: Path | None = None
-    memory_mb: int = 128
-    timeout_s: float = 3.0
-    env: dict[str, str] = field(default_factory=dict)
-    function_name: str = "test-function"
-    function_version: str = "$LATEST"
-    region: str = "us-east-1"
-    init_timeout_s: float = 10.0
-    freeze: bool = True
-    use_cgroups: bool | None = None
-    """None: the limits the host can give; True: limits required (else SandboxUnavailable); False: none."""
-    init_cpu: InitCpuPolicy = InitCpuPolicy.AUTO
-    """CPU during init (init_cpu.py): auto by kind of init, or boosted / throttled for every init."""
-    init_boost_vcpus: float = DEFAULT_BOOST_VCPUS
-    """A boosted init's CPU, in cores: 1 (Datadog, 2025) or 2 (van Donkersgoed, 2022)."""
+RestoreHook = Callable[[], Awaitable[None] | None]
 
 
 class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
+        self.rules = config.rules
         self._tmp = tempfile.TemporaryDirectory(prefix="lambda-emulator-")
         self.opt = Path(self._tmp.name) / "opt"
         self.task_root = Path(self._tmp.name) / "task"
         self.notifier = Notifier()
         self.sandbox: Sandbox = create_sandbox(config.memory_mb, config.use_cgroups)
         self.telemetry: TelemetryHub
-        self.runtime = RuntimeState(self.notifier)
+        self.credentials = CredentialsEndpoint(identity_for(config), config.credentials_ttl_s) if (
+            config.credentials_source == "container") else None  # fmt: skip
+        self.runtime = self._new_runtime()
         self.registry: ExtensionRegistry
         self.extensions: list[Process] = []
         self.runtime_process: Process | None = None
         self.invocations: list[InvokeRecord] = []
         self.inits: list[InitRecord] = []
+        self.restores: list[RestoreRecord] = []
+        self.restore_hooks: list[RestoreHook] = []
+        """Called at each restore while the environment is still frozen (a test's S3 proxy may drop its state)."""
+        self.snapshot: Snapshot | None = None
         self.shutdown_record: ShutdownRecord | None = None
         self.generation = 0
+        self.instance_id = _new_instance_id(config)
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        """LMI: the most invocations in flight at once (released to a worker, not yet answered)."""
+        self.frozen_at: float | None = None
         self._watchers: list[asyncio.Task[None]] = []
         self._invoke_marks: dict[str, int] = {}
         self._runtime_mark = 0
         self._needs_init = True
         self._pending_init: InitRecord | None = None
+        self._pending_restore: RestoreRecord | None = None
         self._initialised = False
+        self._init_lock = asyncio.Lock()
+        self._reset_lock = asyncio.Lock()
+        self._one_at_a_time = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self.api_address = ""
@@ -108,17 +109,10 @@ class Emulator:
         self._session = aiohttp.ClientSession()
         self.telemetry = TelemetryHub(self._session)
         self._new_registry()
-        handlers = ApiHandlers(self.runtime, self.registry, self.telemetry, lambda: self.registry.registration_open)
+        handlers = ApiHandlers(self.runtime, self.registry, self.telemetry, lambda: self.registry.registration_open,
+                               self.rules.schema_versions, self.credentials)  # fmt: skip
         self._handlers = handlers
-        # Long-polls (/next) of processes that are gone must not hold the server's cleanup for 60 s.
-        self._runner = web.AppRunner(
-            build_app(handlers), access_log=None, handle_signals=False, handler_cancellation=True, shutdown_timeout=1
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.api_address = f"127.0.0.1:{port}"
+        self._runner, self.api_address = await serve(handlers)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -136,10 +130,24 @@ class Emulator:
         self.sandbox.destroy()
         self._tmp.cleanup()
 
+    @property
+    def credentials_requests(self) -> list[CredentialsRequest]:
+        """Every request the container credentials endpoint got, with whether its token was right."""
+        return list(self.credentials.requests) if self.credentials is not None else []
+
+    @property
+    def api_port(self) -> int:
+        return int(self.api_address.rsplit(":", 1)[1])
+
+    def _new_runtime(self) -> RuntimeState:
+        runtime = RuntimeState(self.notifier, self.config.concurrency)
+        runtime.restore.enabled = self.rules.restores
+        return runtime
+
     def _new_generation(self) -> None:
         """After a reset: new processes, new registrations, new subscriptions (lambda-api.md §3.13)."""
         self.extensions, self.runtime_process = [], None
-        self.runtime = RuntimeState(self.notifier)
+        self.runtime = self._new_runtime()
         self._handlers.runtime = self.runtime
         self._new_registry()
         self.telemetry.reopen_init()
@@ -147,7 +155,7 @@ class Emulator:
     def _new_registry(self) -> None:
         names = {p.name for p in extension_executables(self.opt)}
         info = FunctionInfo(self.config.function_name, self.config.function_version, "handler", ACCOUNT_ID)
-        self.registry = ExtensionRegistry(names, info, self.notifier)
+        self.registry = ExtensionRegistry(names, info, self.notifier, lmi=self.rules.mode == "lmi")
         if hasattr(self, "_handlers"):
             self._handlers.registry = self.registry
 
@@ -163,34 +171,21 @@ class Emulator:
     def all_processes(self) -> list[Process]:
         return [*self.extensions, *([self.runtime_process] if self.runtime_process else [])]
 
-    # -- environment variables ---------------------------------------------------------------------------
     def function_env(self) -> dict[str, str]:
-        config = self.config
-        platform = {
-            "AWS_LAMBDA_RUNTIME_API": self.api_address,
-            "AWS_LAMBDA_FUNCTION_NAME": config.function_name,
-            "AWS_LAMBDA_FUNCTION_VERSION": config.function_version,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_REGION": config.region,
-            "AWS_DEFAULT_REGION": config.region,
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.function_name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": self.instance_id,
-            "LAMBDA_TASK_ROOT": str(self.task_root),
-        }
-        platform.update(self.config.runtime.environment())
-        return function_environment(config.env, platform)
+        return function_env(self.config, self.api_address, self.instance_id, str(self.task_root), self.credentials)
 
-    @property
-    def instance_id(self) -> str:
-        day = time.strftime("%Y/%m/%d", time.gmtime())
-        return f"{day}/{self.config.function_name}[{self.config.function_version}]{id(self):032x}"
+    def new_instance_id(self) -> None:
+        """A restored copy has a log stream (instanceId) of its own."""
+        self.instance_id = _new_instance_id(self.config)
 
     # -- init --------------------------------------------------------------------------------------------
     async def start(self) -> InitRecord:
-        """Run the init phase now (on-demand init), then freeze until the first invoke."""
+        """Run the init phase now, then freeze until the first event (SnapStart: freeze = the snapshot)."""
         record = await self._init("init")
-        await self.freeze()
+        if self.rules.restores:
+            await take_snapshot(self)
+        else:
+            await self.freeze()
         return record
 
     async def _init(self, phase: str) -> InitRecord:
@@ -200,6 +195,10 @@ class Emulator:
         self._initialised = True
         if self.generation > 1:
             self._new_generation()
+        if self.credentials is not None:
+            self.credentials.phase = "init"
+        if self.rules.restores and phase == "init":
+            self.telemetry.pause()  # the snapshot's init delivers nothing; every restore delivers it all
         start = records.init_start(self, phase)
         cpu = self._begin_init_cpu(phase, start["initializationType"])
         self.telemetry.emit("platform.initStart", start)
@@ -209,14 +208,14 @@ class Emulator:
             record = InitRecord(phase, failure.status, _ms_since(started), error_type=failure.error_type)
             self._end_init_cpu(record, cpu)
             self._emit_init_end(record)
-            await self._kill_everything()
+            await kill_everything(self)
             self._needs_init = True
             self.inits.append(record)
             raise
         self._end_init_cpu(record, cpu)
         self._emit_init_end(record)
         self.inits.append(record)
-        self._pending_init = record
+        self._pending_init = None if (self.rules.restores and phase == "init") else record
         return record
 
     def _begin_init_cpu(self, phase: str, initialization_type: str) -> InitCpu:
@@ -235,15 +234,33 @@ class Emulator:
         return self.sandbox.limits(self.config.freeze)
 
     def _emit_init_end(self, record: InitRecord) -> None:
-        self.telemetry.emit("platform.initRuntimeDone", records.init_runtime_done(record))
+        self.telemetry.emit("platform.initRuntimeDone", records.init_runtime_done(self, record))
         for agent in self.registry.agents.values():
             self.telemetry.emit("platform.extension", records.extension(agent))
-        self.telemetry.emit("platform.initReport", records.init_report(record))
+        self.telemetry.emit("platform.initReport", records.init_report(self, record))
         self.telemetry.close_init()
+
+    async def ensure_initialised(self) -> InitRecord | None:
+        async with self._init_lock:
+            if not self._needs_init:
+                return None
+            phase = "init" if self.generation == 0 or self.rules.concurrent else "invoke"
+            return await self._init(phase)
+
+    def take_pending_init(self) -> InitRecord | None:
+        record, self._pending_init = self._pending_init, None
+        return record
+
+    def take_pending_restore(self) -> RestoreRecord | None:
+        record, self._pending_restore = self._pending_restore, None
+        return record
 
     # -- freeze ------------------------------------------------------------------------------------------
     async def freeze(self) -> None:
+        if not self.rules.freezes:
+            return
         self.telemetry.pause()
+        self.frozen_at = time.monotonic()
         if self.config.freeze:
             await self.sandbox.freeze()
 
@@ -252,27 +269,46 @@ class Emulator:
             await self.sandbox.thaw()
         self.telemetry.resume()
 
+    # -- restore (SnapStart) -----------------------------------------------------------------------------
+    async def restore(self) -> RestoreRecord:
+        """One restore of the snapshot; the environment is frozen again afterwards, until an invoke."""
+        async with self._one_at_a_time:
+            return await self._restore()
+
+    async def _restore(self) -> RestoreRecord:
+        record = await restore_snapshot(self)
+        self.restores.append(record)
+        self._pending_restore = record if record.status == "success" else None
+        return record
+
     # -- invoke ------------------------------------------------------------------------------------------
     async def invoke(self, payload: bytes = b"{}") -> InvokeRecord:
-        record = await run_invoke(self, payload)
+        """One invoke. LMI: callable from several tasks at once; otherwise they are served one at a time (and
+        SnapStart's first invoke restores the snapshot if restore() was not called)."""
+        if self.rules.concurrent:
+            record = await run_lmi_invoke(self, payload)
+        else:
+            async with self._one_at_a_time:
+                if self.rules.restores and not self.restores and self.snapshot is not None:
+                    await self._restore()
+                record = await run_invoke(self, payload)
         record.limits = self.limits()
         return record
 
-    async def ensure_initialised(self) -> InitRecord | None:
-        if not self._needs_init:
-            return None
-        phase = "init" if self.generation == 0 else "invoke"
-        return await self._init(phase)
-
-    def take_pending_init(self) -> InitRecord | None:
-        record, self._pending_init = self._pending_init, None
-        return record
+    async def invoke_concurrently(
+        self, payloads: Sequence[bytes], concurrency: int | None = None, progress: Callable[[int], None] | None = None
+    ) -> list[InvokeRecord]:
+        """A load generator: `concurrency` callers (default: the configured one) share `payloads`; the records
+        come back in payload order."""
+        return await load_generator(self, payloads, concurrency or self.config.concurrency, progress)
 
     def new_invocation(self, payload: bytes) -> Invocation:
         request_id = str(uuid.uuid4())
         deadline_ms = int((time.time() + self.config.timeout_s) * 1000)
         arn = f"arn:aws:lambda:{self.config.region}:{ACCOUNT_ID}:function:{self.config.function_name}"
         trace = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
+        if self.credentials is not None:
+            self.credentials.phase = "invoke"
         return Invocation(request_id, payload, deadline_ms, arn, trace)
 
     def process_figures(self) -> dict[str, ProcessRecord]:
@@ -293,46 +329,25 @@ class Emulator:
         return record
 
     async def stop_environment(self, reason: str) -> ShutdownRecord:
-        await self.thaw()
-        started = time.monotonic()
-        deadline_ms = int(time.time() * 1000 + SHUTDOWN_TOTAL_S * 1000)
-        await self._stop_runtime(graceful=bool(self.registry.agents))
-        self.registry.send("SHUTDOWN", {"eventType": "SHUTDOWN", "deadlineMs": deadline_ms, "shutdownReason": reason})
-        shutdown_names = {a.name for a in self.registry.subscribed("SHUTDOWN")}
-        exits: dict[str, ExtensionExit] = {}
-        waits = []
-        for process in self.extensions:
-            if process.label not in shutdown_names:
-                process.kill_group()
-            waits.append(process.exited())
-        remaining = started + SHUTDOWN_TOTAL_S - time.monotonic()
-        if waits:
-            await asyncio.wait([asyncio.ensure_future(w) for w in waits], timeout=max(0.0, remaining))
-        for process in self.extensions:
-            in_time = not process.alive
-            process.kill_group()
-            code = await process.exited()
-            figures = self.process_record(process.name)
-            exits[process.name] = ExtensionExit(code, in_time, figures.cpu_ms, figures.peak_rss_mb)
-        await self.telemetry.drained(0.05)
+        return await stop_environment(self, reason)
+
+    async def reset(self, reason: str, generation: int) -> None:
+        """Stop the environment once, whichever of several concurrent invokes noticed the failure first."""
+        async with self._reset_lock:
+            if self.generation == generation and not self._needs_init:
+                await self.stop_environment(reason)
+
+    def mark_stopped(self) -> None:
         self._needs_init = True
-        return ShutdownRecord(reason, _ms_since(started), deadline_ms, exits, self.limits())
 
-    async def _stop_runtime(self, graceful: bool) -> None:
-        process = self.runtime_process
-        if process is None or not process.alive:
-            return
-        if graceful:
-            process.signal(signal.SIGTERM)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(process.exited(), RUNTIME_SIGTERM_S)
-        process.kill_group()
-        await process.exited()
+    @property
+    def stopped(self) -> bool:
+        return self._needs_init
 
-    async def _kill_everything(self) -> None:
-        for process in self.all_processes():
-            process.kill_group()
-            await process.exited()
+
+def _new_instance_id(config: EmulatorConfig) -> str:
+    day = time.strftime("%Y/%m/%d", time.gmtime())
+    return f"{day}/{config.function_name}[{config.function_version}]{uuid.uuid4().hex}"
 
 
 def _ms_since(started: float) -> float:

@@ -23,3 +23,7 @@ class InitFailed(Exception):
         super().__init__(f"{error_type}: {detail}")
         self.status = status
         self.error_type = error_type
+
+
+class EmulatorError(Exception):
+    """The emulator was asked for something the environment's state or mode does not allow."""

@@ -1,4 +1,10 @@
-"""Extensions API 2020-01-01 state: registration, /next long-polls, error reports (lambda-api.md §1)."""
+"""Extensions API 2020-01-01 state: registration, /next long-polls, error reports (lambda-api.md §1).
+
+On Lambda Managed Instances (`lmi=True`) an external extension may register for SHUTDOWN only and an internal
+one for nothing, with LMI RIE's errors (`core/externalagent.go` `ValidateExternalAgentEvent`,
+`rapi/handler/agentregister.go`): 403 `Extension.InvalidEventType`, "INVOKE: ErrorInvalidEventType" and
+"No events allowed for internal extensions".
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from lambda_emulator.notify import Notifier
 
 MAX_EXTENSIONS: Final = 10
 EVENT_TYPES: Final = frozenset({"INVOKE", "SHUTDOWN"})
+LMI_EVENTS: Final = frozenset({"SHUTDOWN"})
 
 
 @dataclass(slots=True)
@@ -41,8 +48,9 @@ class FunctionInfo:
 
 
 class ExtensionRegistry:
-    def __init__(self, external_names: set[str], function: FunctionInfo, notifier: Notifier) -> None:
+    def __init__(self, external_names: set[str], function: FunctionInfo, notifier: Notifier, lmi: bool = False) -> None:
         self.external_names = external_names
+        self.lmi = lmi
         self._function = function
         self._notifier = notifier
         self.agents: dict[str, Agent] = {}
@@ -53,6 +61,8 @@ class ExtensionRegistry:
             raise ApiError(403, "Extension.InvalidExtensionName", "Empty extension name")
         events = _requested_events(body)
         external = name in self.external_names
+        if self.lmi:
+            _check_lmi_events(events, external)
         if not external and not self.registration_open:
             raise ApiError(403, "Extension.RegistrationClosed", "Extension registration closed already")
         if any(a.name == name for a in self.agents.values()):
@@ -125,6 +135,13 @@ class ExtensionRegistry:
         encoded = orjson.dumps(payload)
         for agent in self.subscribed(event):
             agent.inbox.put_nowait(encoded)
+
+
+def _check_lmi_events(events: frozenset[str], external: bool) -> None:
+    if not external and events:
+        raise ApiError(403, "Extension.InvalidEventType", "No events allowed for internal extensions")
+    for event in sorted(events - LMI_EVENTS):
+        raise ApiError(403, "Extension.InvalidEventType", f"{event}: ErrorInvalidEventType")
 
 
 def _requested_events(body: bytes) -> frozenset[str]:

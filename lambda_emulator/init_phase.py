@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 async def run_init(emulator: Emulator, phase: str, started: float) -> InitRecord:
-    deadline = started + emulator.config.init_timeout_s
+    deadline = started + emulator.config.effective_init_timeout_s
     function_env = emulator.function_env()
     ext_env = extension_environment(function_env)
     emulator.extensions = [
@@ -46,7 +46,8 @@ async def run_init(emulator: Emulator, phase: str, started: float) -> InitRecord
     )
     emulator.registry.registration_open = False
     ready = {a.name: (a.ready_at - started) * 1000 for a in emulator.registry.agents.values() if a.ready_at}
-    runtime_ready = (emulator.runtime.next_at - started) * 1000 if emulator.runtime.next_at else None
+    ready_at = emulator.runtime.next_at or emulator.runtime.restore.called_at
+    runtime_ready = (ready_at - started) * 1000 if ready_at else None
     return InitRecord(
         phase,
         "success",
@@ -58,7 +59,10 @@ async def run_init(emulator: Emulator, phase: str, started: float) -> InitRecord
 
 
 def _init_done(emulator: Emulator) -> bool:
-    return emulator.runtime.waiting and emulator.registry.all_waiting()
+    """The runtime waits on /next (LMI: at least one worker does; SnapStart: or on restore/next) and every
+    extension on its /next."""
+    runtime = emulator.runtime
+    return (runtime.waiting or runtime.restore.waiting) and emulator.registry.all_waiting()
 
 
 async def _wait_or_fail(emulator: Emulator, condition: Callable[[], bool], deadline: float, what: str) -> None:

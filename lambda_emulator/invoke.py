@@ -1,4 +1,5 @@
-"""The invoke phase (lambda-api.md §5.1, §7.3): thaw, INVOKE, runtimeDone, report, freeze; or reset.
+"""The invoke phase on-demand and with SnapStart (lambda-api.md §5.1, §7.3): thaw, INVOKE, runtimeDone, report,
+freeze; or reset. (Lambda Managed Instances: `lmi.py`.)
 
 Times (monotonic): t0 the event is released, t1/t2 the runtime's response starts/ends, t3 the runtime calls
 /next again, t4 the last INVOKE-subscribed extension calls /next. PostRuntimeExtensionsDuration = t4 - t3.
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambda_emulator import records
 from lambda_emulator.errors import InitFailed
-from lambda_emulator.measurements import InitRecord, InvokeRecord
+from lambda_emulator.measurements import InitRecord, InvokeRecord, RestoreRecord
 from lambda_emulator.runtime_api import Invocation
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ async def run_invoke(emulator: Emulator, payload: bytes) -> InvokeRecord:
         failed_init = emulator.inits[-1]
         duration = failed_init.duration_ms
         return InvokeRecord("", failure.status, duration, 0, 0, 0, 0, failure.error_type, failed_init)
+    restore = emulator.take_pending_restore()
     await emulator.thaw()
     invocation = emulator.new_invocation(payload)
     oom_before = emulator.sandbox.oom_kills()
@@ -60,6 +62,9 @@ async def run_invoke(emulator: Emulator, payload: bytes) -> InvokeRecord:
         init=init,
         processes=emulator.process_figures(),
         response=invocation.response or b"",
+        restore=restore,
+        started_at=t0,
+        ended_at=t4,
     )
     emulator.telemetry.emit("platform.report", _report(emulator, invocation, record, t3, t4))
     if outcome.reset_reason is not None:
@@ -72,8 +77,7 @@ async def run_invoke(emulator: Emulator, payload: bytes) -> InvokeRecord:
 
 def _release(emulator: Emulator, invocation: Invocation) -> float:
     tracing = {"type": "X-Amzn-Trace-Id", "value": invocation.trace_id}
-    start = {"requestId": invocation.request_id, "version": emulator.config.function_version, "tracing": tracing}
-    emulator.telemetry.emit("platform.start", start)
+    emulator.telemetry.emit("platform.start", records.start(emulator, invocation))
     emulator._invoke_marks = {a.id: a.next_calls for a in emulator.registry.subscribed("INVOKE")}
     emulator._runtime_mark = emulator.runtime.next_calls
     event = {
@@ -163,6 +167,9 @@ def _report(emulator: Emulator, invocation: Invocation, record: InvokeRecord, t3
     init: InitRecord | None = record.init
     if init is not None and init.phase == "init":
         metrics["initDurationMs"] = init.duration_ms
+    restore: RestoreRecord | None = record.restore
+    if restore is not None:
+        metrics["restoreDurationMs"] = restore.duration_ms
     report: dict[str, Any] = {"requestId": invocation.request_id, "status": record.status, "metrics": metrics}
     if record.error_type:
         report["errorType"] = record.error_type

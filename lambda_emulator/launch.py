@@ -40,6 +40,11 @@ class Process:
                 await reader
         return code
 
+    def signal_group(self, number: signal.Signals) -> None:
+        """Signal the process and everything it started (its own session), as RIE signals the runtime's group."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, number)
+
     def signal(self, number: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):
             self.process.send_signal(number)

@@ -19,6 +19,7 @@ RUNTIME_ONLY: Final = frozenset(
         "AWS_XRAY_DAEMON_ADDRESS",
         "LAMBDA_RUNTIME_DIR",
         "LAMBDA_TASK_ROOT",
+        "AWS_LAMBDA_MAX_CONCURRENCY",  # LMI RIE sets it for the runtime only (getRuntimeOnlyEnvVars)
     }
 )
 PASSED_THROUGH: Final = ("PATH", "LANG", "HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lambda_emulator.credentials import CredentialsRequest
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -55,6 +57,24 @@ class InitRecord:
 
 
 @dataclass(slots=True)
+class RestoreRecord:
+    """One SnapStart restore: platform.restoreStart to platform.restoreReport."""
+
+    number: int
+    status: str
+    duration_ms: float
+    """restoreReport durationMs: the thaw, the runtime's after-restore hooks, until its /next."""
+    gap_s: float
+    """Wall-clock time the environment spent frozen since the snapshot (or since the last restore)."""
+    runtime_hooks: bool
+    """The runtime was waiting on GET /runtime/restore/next and was released by this restore."""
+    connections_cut: int
+    connections_kept: int
+    error_type: str | None = None
+    processes: dict[str, ProcessRecord] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class InvokeRecord:
     request_id: str
     status: str
@@ -68,6 +88,11 @@ class InvokeRecord:
     processes: dict[str, ProcessRecord] = field(default_factory=dict)
     response: bytes = b""
     limits: Limits | None = None
+    restore: RestoreRecord | None = None
+    """SnapStart: the restore this invoke was the first after (its report carries restoreDurationMs)."""
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    """Monotonic seconds: the event released, and the invoke done (LMI: response sent), to measure overlap."""
 
 
 @dataclass(slots=True)
@@ -91,3 +116,31 @@ def to_json(record: Any) -> dict[str, Any]:
     data: dict[str, Any] = asdict(record)
     data.pop("response", None)
     return data
+
+
+@dataclass
+class SessionResult:
+    init: InitRecord
+    invokes: list[InvokeRecord]
+    shutdown: ShutdownRecord
+    extension_output: dict[str, list[str]] = field(default_factory=dict)
+    mode: str = "on-demand"
+    restores: list[RestoreRecord] = field(default_factory=list)
+    concurrency: int = 1
+    peak_in_flight: int = 1
+    wall_s: float = 0.0
+    """Wall-clock seconds of the invokes (LMI: for the throughput)."""
+    credentials_requests: list[CredentialsRequest] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "init": to_json(self.init),
+            "restores": [to_json(r) for r in self.restores],
+            "invokes": [to_json(i) for i in self.invokes],
+            "shutdown": to_json(self.shutdown),
+            "concurrency": self.concurrency,
+            "peak_in_flight": self.peak_in_flight,
+            "invokes_wall_s": round(self.wall_s, 3),
+            "credentials_requests": [to_json(r) for r in self.credentials_requests],
+        }

@@ -11,12 +11,14 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import web
 
+from lambda_emulator import credentials
+from lambda_emulator.credentials import CredentialsEndpoint
 from lambda_emulator.errors import ApiError
 from lambda_emulator.extensions_api import ExtensionRegistry
+from lambda_emulator.modes import ALL_SCHEMAS
 from lambda_emulator.runtime_api import RuntimeState
 from lambda_emulator.telemetry import Subscription, TelemetryHub
 
-SCHEMA_VERSIONS: Final = frozenset({"2022-07-01", "2022-12-13", "2025-01-29"})
 TYPES: Final = frozenset({"platform", "function", "extension"})
 SANDBOX_HOSTS: Final = frozenset({"sandbox.localdomain", "sandbox"})
 BUFFERING: Final = {"maxItems": (1000, 10_000, 1000), "maxBytes": (262_144, 1_048_576, 262_144),
@@ -36,6 +38,9 @@ class ApiHandlers:
     registry: ExtensionRegistry
     telemetry: TelemetryHub
     subscription_open: Callable[[], bool]
+    schema_versions: frozenset[str] = ALL_SCHEMAS
+    credentials: CredentialsEndpoint | None = None
+    """Served only when the environment gets container credentials."""
 
     def table(self) -> list[tuple[str, str, Handler]]:
         return [
@@ -43,12 +48,15 @@ class ApiHandlers:
             ("POST", "/2018-06-01/runtime/invocation/{request_id}/response", self.runtime_response),
             ("POST", "/2018-06-01/runtime/invocation/{request_id}/error", self.runtime_error),
             ("POST", "/2018-06-01/runtime/init/error", self.runtime_init_error),
+            ("GET", "/2018-06-01/runtime/restore/next", self.runtime_restore_next),
+            ("POST", "/2018-06-01/runtime/restore/error", self.runtime_restore_error),
             ("POST", "/2020-01-01/extension/register", self.register),
             ("GET", "/2020-01-01/extension/event/next", self.extension_next),
             ("POST", "/2020-01-01/extension/init/error", self.extension_init_error),
             ("POST", "/2020-01-01/extension/exit/error", self.extension_exit_error),
             ("PUT", "/2022-07-01/telemetry", self.subscribe),
             ("PUT", "/2020-08-15/logs", self.logs_subscribe),
+            ("GET", credentials.PATH, self.container_credentials),
         ]
 
     async def runtime_next(self, request: web.Request) -> web.Response:
@@ -59,10 +67,7 @@ class ApiHandlers:
         return await self._runtime_result(request, error_type=None)
 
     async def runtime_error(self, request: web.Request) -> web.Response:
-        error_type = request.headers.get("Lambda-Runtime-Function-Error-Type", "")
-        if not error_type.startswith(("Runtime.", "Function.")):
-            error_type = "Function.Unknown" if error_type else "Runtime.Unknown"
-        return await self._runtime_result(request, error_type=error_type)
+        return await self._runtime_result(request, error_type=_runtime_error_type(request))
 
     async def _runtime_result(self, request: web.Request, error_type: str | None) -> web.Response:
         started = time.monotonic()
@@ -74,6 +79,20 @@ class ApiHandlers:
         error_type = request.headers.get("Lambda-Runtime-Function-Error-Type", "Runtime.Unknown")
         self.runtime.report_init_error(error_type, await request.read())
         return _json(202, {"status": "OK"})
+
+    async def runtime_restore_next(self, request: web.Request) -> web.Response:
+        await self.runtime.restore_next()
+        return web.Response(status=200)
+
+    async def runtime_restore_error(self, request: web.Request) -> web.Response:
+        self.runtime.report_restore_error(_runtime_error_type(request), await request.read())
+        return _json(202, {"status": "OK"})
+
+    async def container_credentials(self, request: web.Request) -> web.Response:
+        if self.credentials is None:
+            raise web.HTTPNotFound()
+        status, body = self.credentials.answer(request.headers.get("Authorization"))
+        return web.Response(status=status, body=body, headers={"Content-Type": credentials.CONTENT_TYPE})
 
     async def register(self, request: web.Request) -> web.Response:
         name = request.headers.get("Lambda-Extension-Name", "")
@@ -102,7 +121,7 @@ class ApiHandlers:
         agent = self.registry.agent(request.headers.get(ID))
         if not self.subscription_open():
             raise ApiError(403, "Telemetry.SubscriptionClosed", "Telemetry API subscription is closed")
-        subscription = parse_subscription(agent.name, await request.read())
+        subscription = parse_subscription(agent.name, await request.read(), self.schema_versions)
         self.telemetry.subscribe(subscription)
         record = {"name": agent.name, "state": "Subscribed", "types": sorted(subscription.types)}
         self.telemetry.emit("platform.telemetrySubscription", record)
@@ -113,7 +132,16 @@ class ApiHandlers:
         return _json(202, {"errorMessage": "Logs API is not supported", "errorType": "Logs.NotSupported"})
 
 
-def parse_subscription(name: str, body: bytes) -> Subscription:
+def _runtime_error_type(request: web.Request) -> str:
+    """RIE keeps a `Runtime.`/`Function.` error type and maps anything else to `Function.Unknown`
+    (`Runtime.Unknown` when the header is missing)."""
+    error_type = request.headers.get("Lambda-Runtime-Function-Error-Type", "")
+    if not error_type.startswith(("Runtime.", "Function.")):
+        error_type = "Function.Unknown" if error_type else "Runtime.Unknown"
+    return error_type
+
+
+def parse_subscription(name: str, body: bytes, schema_versions: frozenset[str] = ALL_SCHEMAS) -> Subscription:
     """Validate a PUT /telemetry body; raise 400 ValidationError naming every problem."""
     try:
         request: Any = orjson.loads(body)
@@ -122,8 +150,8 @@ def parse_subscription(name: str, body: bytes) -> Subscription:
     if not isinstance(request, dict):
         raise ApiError(400, "ValidationError", "the body must be a JSON object")
     problems: list[str] = []
-    if request.get("schemaVersion") not in SCHEMA_VERSIONS:
-        problems.append(f"schemaVersion must be one of {sorted(SCHEMA_VERSIONS)}")
+    if request.get("schemaVersion") not in schema_versions:
+        problems.append(f"schemaVersion must be one of {sorted(schema_versions)}")
     types = request.get("types")
     if not isinstance(types, list) or not types or not set(types) <= TYPES:
         problems.append("types should not be empty and may hold platform, function, extension")
@@ -177,3 +205,16 @@ def build_app(handlers: ApiHandlers) -> web.Application:
     for method, path, handler in handlers.table():
         app.router.add_route(method, path, handler)
     return app
+
+
+async def serve(handlers: ApiHandlers) -> tuple[web.AppRunner, str]:
+    """Serve the APIs on 127.0.0.1 and a free port; (runner, "127.0.0.1:<port>")."""
+    # Long-polls (/next) of processes that are gone must not hold the server's cleanup for 60 s.
+    runner = web.AppRunner(
+        build_app(handlers), access_log=None, handle_signals=False, handler_cancellation=True, shutdown_timeout=1
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"127.0.0.1:{port}"

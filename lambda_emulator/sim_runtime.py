@@ -5,16 +5,26 @@ The invocation payload (JSON object) says what the "function" does, all optional
   crash: true       exit(1) without answering;  allocate_mb: int touch that much memory;
   cpu_ms: int       burn that much CPU;         hang: true       never answer (timeout);
   error: str        answer through /error with that error type.
+The answer is {"ok": true, "echo": <echo>, "worker": <pid of the worker that served it>}.
+
+Like the managed runtimes it also follows the platform's modes:
+- AWS_LAMBDA_MAX_CONCURRENCY=N (Lambda Managed Instances): N worker processes, forked after init, each polling
+  /next, as awslambdaric does for Python on LMI; a worker that crashes leaves the others serving.
+- AWS_LAMBDA_INITIALIZATION_TYPE=snap-start: after init it waits on GET /runtime/restore/next, then runs its
+  "after-restore hook" (prints a line; with SIM_RESTORE_ERROR=<type> it reports that error through
+  /runtime/restore/error and exits 65, as awslambdaric does when a hook raises).
 """
 
 import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, NoReturn
 
-BASE = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+RUNTIME = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/"
+BASE = RUNTIME + "invocation/"
 
 
 def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> None:
@@ -42,20 +52,52 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
     if event.get("hang"):
         time.sleep(3600)
     sys.stdout.flush()
-    return {"ok": True, "echo": event.get("echo")}
+    return {"ok": True, "echo": event.get("echo"), "worker": os.getpid()}
 
 
-def main() -> None:
-    print("simulated runtime started")
+def restore_hooks() -> None:
+    with urllib.request.urlopen(RUNTIME + "restore/next") as response:  # blocks until a restore
+        response.read()
+    error = os.environ.get("SIM_RESTORE_ERROR")
+    if error:
+        body = json.dumps({"errorMessage": "simulated after-restore hook failed", "errorType": error}).encode()
+        post(RUNTIME + "restore/error", body, {"Lambda-Runtime-Function-Error-Type": error})
+        sys.stdout.flush()
+        os._exit(65)
+    print("after-restore hook ran in", os.getpid(), flush=True)
+
+
+def serve() -> NoReturn:
     while True:
         with urllib.request.urlopen(BASE + "next") as response:  # no timeout: it may wait for hours
             request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
             event = json.loads(response.read() or b"{}")
-        if event.get("error"):
-            body = json.dumps({"errorMessage": "simulated", "errorType": event["error"]}).encode()
-            post(BASE + request_id + "/error", body, {"Lambda-Runtime-Function-Error-Type": event["error"]})
-            continue
-        post(BASE + request_id + "/response", json.dumps(handle(event)).encode())
+        try:
+            if event.get("error"):
+                body = json.dumps({"errorMessage": "simulated", "errorType": event["error"]}).encode()
+                post(BASE + request_id + "/error", body, {"Lambda-Runtime-Function-Error-Type": event["error"]})
+            else:
+                post(BASE + request_id + "/response", json.dumps(handle(event)).encode())
+        except urllib.error.HTTPError as refused:  # e.g. 410 after an LMI timeout: the loop goes on, as awslambdaric's
+            print("answer refused:", refused.code, refused.read().decode(), flush=True)
+
+
+def main() -> None:
+    print("simulated runtime started")
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+        restore_hooks()
+    workers = int(os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY", "0"))
+    if workers < 1:
+        serve()
+    sys.stdout.flush()
+    children = []
+    for _ in range(workers):
+        child = os.fork()
+        if child == 0:
+            serve()
+        children.append(child)
+    codes = [os.waitpid(child, 0)[1] for child in children]
+    sys.exit(1 if any(codes) else 0)
 
 
 if __name__ == "__main__":

@@ -127,8 +127,21 @@ class TelemetryHub:
                     await subscriber.task
         self._subscribers.clear()
 
+    def held(self) -> list[tuple[Subscriber, list[bytes]]]:
+        """Per subscriber, the events not yet sent: what a SnapStart snapshot keeps in the platform's buffers."""
+        return [(s, [encoded for encoded, _ in s.queue]) for s in self._subscribers]
+
+    def requeue(self, held: list[tuple[Subscriber, list[bytes]]]) -> None:
+        """Queue those events again (a second restore of the same snapshot has them in its buffers too)."""
+        for subscriber, events in held:
+            if subscriber in self._subscribers:
+                for encoded in events:
+                    self._append(subscriber, encoded)
+
     def _enqueue(self, subscriber: Subscriber, event: dict[str, Any]) -> None:
-        encoded = orjson.dumps(event)
+        self._append(subscriber, orjson.dumps(event))
+
+    def _append(self, subscriber: Subscriber, encoded: bytes) -> None:
         subscriber.queue.append((encoded, len(encoded)))
         subscriber.queued_bytes += len(encoded)
         subscriber.idle.clear()

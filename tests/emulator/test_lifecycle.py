@@ -3,47 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.runtimes import AwsLambdaRic, SimulatedRuntime
+from lambda_emulator.environment import Emulator
+from lambda_emulator.runtimes import AwsLambdaRic
+from tests.emulator.harness import REPO, environment
+from tests.emulator.harness import seen as seen_records
+from tests.emulator.harness import seen_pair as seen
 
-HERE = Path(__file__).parent
-REPO = HERE.parents[1]
 pytestmark = pytest.mark.integration
-
-
-def minimal_layer(tmp_path: Path) -> Path:
-    layer = tmp_path / "layer"
-    (layer / "extensions").mkdir(parents=True)
-    shutil.copy2(HERE / "minimal_extension.py", layer / "extensions" / "minimal")
-    return layer
-
-
-def environment(tmp_path: Path, mode: str = "normal", **overrides: Any) -> tuple[EmulatorConfig, Path]:
-    out = tmp_path / "minimal.jsonl"
-    settings: dict[str, Any] = {
-        "runtime": SimulatedRuntime(),
-        "layer": minimal_layer(tmp_path),
-        "memory_mb": 1769,
-        "env": {"MINIMAL_OUT": str(out), "MINIMAL_MODE": mode},
-        "use_cgroups": True,  # these tests are about the limits: fail, never skip, without cgroups
-    }
-    settings.update(overrides)
-    return EmulatorConfig(**settings), out
-
-
-def seen(out: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(lifecycle events, telemetry events in arrival order) the minimal extension recorded."""
-    lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
-    events = [line["payload"] for line in lines if line["kind"] == "event"]
-    telemetry = [event for line in lines if line["kind"] == "telemetry" for event in line["payload"]]
-    return events, telemetry
 
 
 async def test_a_minimal_extension_goes_through_init_invokes_and_shutdown(tmp_path: Path) -> None:
@@ -93,7 +64,7 @@ async def test_platform_report_arrives_after_the_thaw(tmp_path: Path) -> None:
 
 
 async def test_freeze_really_stops_a_busy_extension(tmp_path: Path) -> None:
-    config, _ = environment(tmp_path, mode="busy")
+    config, _ = environment(tmp_path, behaviour="busy")
     async with Emulator(config) as emulator:
         await emulator.start()  # frozen after init
         (name,) = [p.name for p in emulator.extensions]
@@ -131,7 +102,7 @@ async def test_the_cpu_quota_throttles_small_functions(tmp_path: Path) -> None:
 
 
 async def test_the_shutdown_deadline_kills_a_slow_extension(tmp_path: Path) -> None:
-    config, _ = environment(tmp_path, mode="ignore-shutdown")
+    config, _ = environment(tmp_path, behaviour="ignore-shutdown")
     async with Emulator(config) as emulator:
         await emulator.start()
         await emulator.invoke()
@@ -156,7 +127,7 @@ async def test_a_function_timeout_resets_and_the_next_invoke_reinits(tmp_path: P
 
 
 async def test_an_extension_crash_fails_the_invoke(tmp_path: Path) -> None:
-    config, _ = environment(tmp_path, mode="crash-on-invoke")
+    config, _ = environment(tmp_path, behaviour="crash-on-invoke")
     async with Emulator(config) as emulator:
         await emulator.start()
         crashed = await emulator.invoke()
@@ -173,3 +144,37 @@ async def test_awslambdaric_runs_a_python_handler_from_a_file(tmp_path: Path) ->
     assert record.status == "success"
     assert orjson.loads(record.response) == {"statusCode": 200, "body": '{"headers": 3}'}
     assert any(f"counting 3 headers for {record.request_id}" in line for line in emitted)
+
+
+async def test_provisioned_concurrency_is_an_init_type(tmp_path: Path) -> None:
+    config, out = environment(tmp_path, init_type="provisioned-concurrency")
+    async with Emulator(config) as emulator:
+        await emulator.start()
+        await emulator.invoke(b"{}")
+    recorded = seen_records(out)
+    (env,) = recorded.of("env")
+    assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "provisioned-concurrency"
+    inits = [e["record"] for e in recorded.telemetry if e["type"].startswith("platform.init")]
+    assert len(inits) == 3 and {r["initializationType"] for r in inits} == {"provisioned-concurrency"}
+
+
+async def test_container_credentials_on_demand_are_the_only_source_and_are_refreshed(tmp_path: Path) -> None:
+    # GIVEN on-demand with container credentials of a given identity, valid 2 s
+    identity = ("AKIAONDEMAND", "secret-on-demand", "session-on-demand")
+    config, out = environment(tmp_path, extra_env={"MINIMAL_CREDENTIALS": "1"}, credentials="container",
+                              credentials_identity=identity, credentials_ttl_s=2.0)  # fmt: skip
+    async with Emulator(config) as emulator:
+        await emulator.start()
+        await emulator.invoke(b'{"sleep_ms": 1100}')  # more than half the lifetime passes in the function
+        await emulator.invoke(b"{}")
+        endpoint = emulator.credentials
+    requests = emulator.credentials_requests  # the SHUTDOWN's fetch included
+    recorded = seen_records(out)
+    (env,) = recorded.of("env")
+    assert env["AWS_ACCESS_KEY_ID"] is None and env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+    answers = [c["body"] for c in recorded.of("credentials")]
+    assert {(a["AccessKeyId"], a["SecretAccessKey"], a["Token"]) for a in answers} == {identity}
+    # THEN the credentials fetched after more than half their life are new ones, and every fetch was authorized
+    assert answers[2]["Expiration"] > answers[0]["Expiration"]
+    assert endpoint is not None and endpoint.issued >= 2
+    assert [r.authorized for r in requests] == [True] * len(answers) and endpoint.refused_requests == 0
