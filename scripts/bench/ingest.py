@@ -48,8 +48,8 @@ def event(number: int) -> dict[str, Any]:
     if kind == 9:
         metrics = {"durationMs": 11.642, "billedDurationMs": 12, "memorySizeMB": 128, "maxMemoryUsedMB": 67}
         spans = [{"name": "extensionOverhead", "start": time_, "durationMs": 0.4}]
-        record = {"requestId": request, "status": "success", "metrics": metrics, "spans": spans}
-        return {"time": time_, "type": "platform.report", "record": record}
+        report: dict[str, Any] = {"requestId": request, "status": "success", "metrics": metrics, "spans": spans}
+        return {"time": time_, "type": "platform.report", "record": report}
     line = f"{time_}\t{request}\tINFO\tprocessed item {number} of the batch, all fine\n"
     return {"time": time_, "type": "function", "record": line}
 
@@ -68,7 +68,7 @@ def in_process(payloads: list[bytes]) -> float:
     started = time.process_time()
     for body in payloads:
         batcher.ingest(decode_batch(body), 0.0)
-    return batcher.counters.received / (time.process_time() - started)
+    return float(batcher.counters.received) / (time.process_time() - started)
 
 
 CLIENT = """
@@ -105,7 +105,7 @@ async def over_http(payloads: list[bytes], folder: Path) -> float:
     )  # fmt: skip
     out, _ = await client.communicate()
     await listener.stop()
-    return batcher.counters.received / float(out)
+    return float(batcher.counters.received) / float(out)
 
 
 def main() -> int:

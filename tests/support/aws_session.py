@@ -78,10 +78,13 @@ async def run(options: dict[str, Any]) -> dict[str, Any]:
 async def _session(options: dict[str, Any], s3: S3Server) -> dict[str, Any]:
     bucket = options["bucket"]
     create_bucket(s3, bucket, options["bucket_region"])
-    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.load_cert_chain(options["certificate_chain"], options["certificate_key"])
     moto_port = int(s3.endpoint.rsplit(":", 1)[1])
-    front = FaultProxy("127.0.0.1", moto_port, host="127.0.0.1", port=443, tls=tls).start()
+    if options.get("tls", True):
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(options["certificate_chain"], options["certificate_key"])
+        front = FaultProxy("127.0.0.1", moto_port, host="127.0.0.1", port=443, tls=tls).start()
+    else:  # the plain-HTTP path the other tests use: an endpoint override, no TLS
+        front = FaultProxy("127.0.0.1", moto_port).start()
     front.rules.append(BucketRegions({bucket: options["bucket_region"]}))
     front.latency = latency_profile(options.get("latency", "none"))
     async with AsyncExitStack() as stack:
@@ -89,6 +92,7 @@ async def _session(options: dict[str, Any], s3: S3Server) -> dict[str, Any]:
             "TELEMETRY_EXT_BUCKET": bucket,
             "PATH": NO_PYTHON_PATH,
             **{f"TELEMETRY_EXT_{k.upper()}": str(v) for k, v in options.get("settings", {}).items()},
+            **({} if options.get("tls", True) else {"TELEMETRY_EXT_S3_ENDPOINT_URL": front.endpoint}),
             **options.get("env", {}),
         }
         credentials: CredentialsEndpoint | None = None
@@ -112,6 +116,8 @@ async def _session(options: dict[str, Any], s3: S3Server) -> dict[str, Any]:
 
 async def _emulate(options: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     runtime: RuntimeSpec = AwsLambdaRic(HANDLER) if options.get("runtime") == "awslambdaric" else SimulatedRuntime()
+    if options.get("runtime") == "awslambdaric":
+        env["SLEEP_MS"] = str(options.get("sleep_ms", 20))
     config = EmulatorConfig(
         runtime=runtime,
         layer=Path(options["layer"]),
@@ -121,7 +127,7 @@ async def _emulate(options: dict[str, Any], env: dict[str, str]) -> dict[str, An
         region=options.get("region", REGION),
         function_name=options.get("function_name", "tls-function"),
     )
-    payload = options.get("payload", '{"log_lines": 3, "sleep_ms": 20}').encode()
+    payload = options.get("payload", '{"log_lines": 3, "sleep_ms": 20, "headers": {"accept": "*/*"}}').encode()
     async with Emulator(config) as emulator:
         init = await emulator.start()
         invokes = []
