@@ -52,6 +52,9 @@ class EmulatorConfig:
     """Lifetime of the endpoint's credentials (RIE's own test expects about 30 minutes)."""
     restore_gap_s: float = 1.0
     """SnapStart: wall-clock time the snapshot stays frozen before each restore."""
+    redeliver_snapshot_telemetry: bool = False
+    """SnapStart: deliver the snapshot's undelivered telemetry (init's) again at every restore after the first.
+    Off by default: restores here continue the same processes, whose memory already holds it (README)."""
 
     def __post_init__(self) -> None:
         problem = _problem(self)

@@ -9,8 +9,10 @@ A real snapshot of the processes is impossible here (CRIU fails on this kernel),
    environment is destroyed (`connections.py`); loopback connections to the Runtime API survive, as they are
    inside the snapshot;
 3. new credentials from the container endpoint (RIE `UpdateCredentials`), a new instanceId (log stream);
-4. the platform's state is restored exactly: the telemetry the snapshot held undelivered (all of init's: the
-   snapshot's init delivers nothing) is queued again for every restore after the first;
+4. the telemetry the snapshot held undelivered (all of init's: the snapshot's init delivers nothing) is
+   delivered at the first restore; later restores continue the same processes, whose memory already holds
+   it, so it is delivered again only with `redeliver_snapshot_telemetry` (a stream no real copy sees: the
+   snapshot's memory together with its backlog a second time);
 5. `platform.restoreStart`, thaw, the runtime's `restore/next` released (its after-restore hooks run), and
    the restore ends when the runtime calls `/next` (RIE `AwaitRuntimeReady`), within 10 s; a runtime that
    was not waiting on `restore/next` is done at once (RIE: "just returning");
@@ -64,7 +66,7 @@ async def restore_snapshot(emulator: Emulator) -> RestoreRecord:
         emulator.credentials.issue()
         emulator.credentials.phase = "restore"
     emulator.new_instance_id()
-    if number > 1:
+    if number > 1 and emulator.config.redeliver_snapshot_telemetry:
         emulator.telemetry.requeue(snapshot.held)
     started = time.monotonic()
     emulator.telemetry.emit("platform.restoreStart", records.restore_start(emulator))

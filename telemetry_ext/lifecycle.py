@@ -38,6 +38,10 @@ from telemetry_ext.pipeline.sink import S3Sink
 INIT_REPORT: Final = "platform.initReport"
 RESTORE_REPORT: Final = "platform.restoreReport"
 LISTENER_STOP_S: Final = 0.1
+BACKGROUND_DEFER_S: Final = 0.01
+"""A telemetry POST or the age timer asks for a flush this much later: at a thaw they are handled in the same
+loop turn as the INVOKE they come with, and no work of ours may go before its /next (measured: a flush started
+there, with the TLS context's first build, held /next 57 ms at 128 MB)."""
 RESTORE_EVENT_WAIT_S: Final = 1.0
 """SnapStart: how long after the first INVOKE a restore event may take before the INVOKE marks the restore."""
 
@@ -102,6 +106,7 @@ class Lifecycle:
         self._last_activity = clock.monotonic()
         self._activity = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
+        self._deferred: asyncio.TimerHandle | None = None
         self._restore_timer: asyncio.TimerHandle | None = None
         self._after_next = False
         self._prepared = False
@@ -121,7 +126,7 @@ class Lifecycle:
             self.restore()
             decoded = after
         self._ingest(decoded)
-        self._consider()
+        self._consider_soon()
 
     def _ingest(self, decoded: DecodedBatch) -> None:
         self._batcher.ingest(decoded, self._clock.monotonic())
@@ -130,6 +135,15 @@ class Lifecycle:
             self._last_report_seen = True
 
     # -- when to write ---------------------------------------------------------------------------------------
+    def _consider_soon(self) -> None:
+        if self._deferred is None and not self._closing:
+            self._deferred = asyncio.get_running_loop().call_later(BACKGROUND_DEFER_S, self._consider_deferred)
+
+    def _consider_deferred(self) -> None:
+        self._deferred = None
+        if not self._after_next:  # an INVOKE is in hand: next_sent() considers once its /next is on the wire
+            self._consider()
+
     def _consider(self, *, last_chance: bool = False, deadline: float | None = None) -> None:
         """Start a flush if one is due. After a failed flush, S3 is left alone for a pause (1 s, growing to 30 s)
         whatever the trigger, so a refusing or failing S3 sees no retry storm; SHUTDOWN is the last chance."""
@@ -159,7 +173,7 @@ class Lifecycle:
 
     def _on_timer(self) -> None:
         self._timer = None
-        self._consider()
+        self._consider_soon()
 
     def _state(self) -> flush_policy.BufferState:
         buffer = self._batcher.buffer
@@ -171,12 +185,11 @@ class Lifecycle:
         self._last_request, self._last_report_seen = invoke.request_id, False
         if self._held and self._restore_timer is None:
             self._restore_timer = asyncio.get_running_loop().call_later(RESTORE_EVENT_WAIT_S, self._restore_if_held)
+        self._after_next = True
         wait = flush_policy.invoke_wait(self._policy, self._until(invoke.deadline_ms))
-        if wait > 0:
+        if wait > 0:  # FLUSH_BUDGET_MS: the flush goes first, and /next waits for it that long
             self._consider()
             await self._flusher.wait(wait)
-        else:
-            self._after_next = True
 
     def next_sent(self) -> None:
         """The /next request is on the wire: start what INVOKE decided (a flush, the TLS context's thread)."""
@@ -202,7 +215,7 @@ class Lifecycle:
         await self._flusher.drain(plan.exit_at)
         self._closing = True
         await self._flusher.stop()
-        for timer in (self._timer, self._restore_timer):
+        for timer in (self._timer, self._restore_timer, self._deferred):
             if timer is not None:
                 timer.cancel()
         await self._sink.close()
@@ -239,7 +252,7 @@ class Lifecycle:
         self._held = False
         self.restores += 1
         self._expected = {RESTORE_REPORT} if self._platform else set()
-        self._consider()
+        self._consider_soon()
 
     def summary(self, reason: str, elapsed_ms: float) -> str:
         self._batcher.sync_drop_count()

@@ -28,6 +28,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -79,10 +80,10 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
     landed: dict[str, float] = {}
     for put in puts:
         if put["status"] == 200:
-            landed.setdefault(put["target"].split("?")[0].lstrip("/"), put["at"])
+            landed.setdefault(unquote(put["target"].split("?")[0].lstrip("/")), put["at"])
     delays = []
     for key, events in result["objects"].items():
-        at = landed.get(key) or landed.get(f"{key}")
+        at = landed.get(key)
         for event in events:
             if at is not None and isinstance(event.get("time"), str) and event["type"] != "extension":
                 generated = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()

@@ -68,10 +68,13 @@ class S3Sink:
             except TimeoutError:
                 raise RetryableSinkError(f"PUT {batch.key}: no answer within {timeout_s:.2f} s") from None
             except CertificateError as error:
-                store = self.tls.store.describe()
-                raise FatalSinkError(
-                    f"PUT {batch.key}: TLS certificate not trusted ({error}); trust store: {store}"
-                ) from None
+                trust = self.tls.store.describe()
+                if self.tls.widen():  # not one of S3's roots (a TLS proxy, say): the whole bundle decides
+                    log.debug("TLS: %s did not verify %s; loading the whole bundle", trust, error)
+                    self.forget_connection()
+                    continue
+                message = f"PUT {batch.key}: TLS certificate not trusted ({error}); trust store: {trust}"
+                raise FatalSinkError(message) from None
             except HttpError as error:  # refused, reset, closed (a dead kept-alive connection is retried inside)
                 raise RetryableSinkError(f"PUT {batch.key}: {error}") from None
             answer = s3.interpret(response.status, response.headers, response.body, batch.key,

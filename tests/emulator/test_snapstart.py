@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,10 @@ async def test_init_runs_once_with_container_credentials_only_and_the_snapshot_d
         assert emulator.sandbox.frozen
 
 
-async def test_each_restore_delivers_the_snapshot_s_init_events_then_its_own(tmp_path: Path) -> None:
+@pytest.mark.parametrize("redeliver", [False, True], ids=["first-restore-only", "every-restore"])
+async def test_each_restore_delivers_the_snapshot_s_init_events_then_its_own(tmp_path: Path, redeliver: bool) -> None:
     config, out = snapstart(tmp_path)
+    config = dataclasses.replace(config, redeliver_snapshot_telemetry=redeliver)
     async with Emulator(config) as emulator:
         await emulator.start()
         restores, invokes = [], []
@@ -59,11 +62,13 @@ async def test_each_restore_delivers_the_snapshot_s_init_events_then_its_own(tmp
             invokes.append(await emulator.invoke(b"{}"))
     recorded = seen(out)
     assert [e["eventType"] for e in recorded.events] == ["INVOKE", "INVOKE", "INVOKE", "SHUTDOWN"]
-    # each restore: the end of the snapshot's init again, then the restore's own events, then its invoke
+    # the end of the snapshot's init (at every restore, or once: the same processes continue), then each
+    # restore's own events, then its invoke
     types = recorded.telemetry_types()
     ordered = [t for t in types if t in [*INIT_END, *RESTORE, "platform.start"]]
-    assert ordered == [*INIT_END, *RESTORE, "platform.start"] * 3
-    assert types.count("platform.initStart") == types.count("platform.initReport") == 3
+    later = [*INIT_END, *RESTORE, "platform.start"] if redeliver else [*RESTORE, "platform.start"]
+    assert ordered == [*INIT_END, *RESTORE, "platform.start"] + later * 2
+    assert types.count("platform.initStart") == types.count("platform.initReport") == (3 if redeliver else 1)
     assert types.count("platform.restoreReport") == 3 and "platform.runtimeDone" in types
     assert all(r.status == "success" for r in restores) and all(i.status == "success" for i in invokes)
 

@@ -28,15 +28,15 @@ pytestmark = pytest.mark.integration
 REGIONS = ["us-east-1", "eu-west-1"]
 
 
-def run_tls_session(tmp_path: Path, flavour: Flavour, **options: Any) -> dict[str, Any]:
-    """Run one session in the namespaces; its result (aws_session.py)."""
+def run_tls_session(tmp_path: Path, flavour: Flavour, ca_name: str, **options: Any) -> dict[str, Any]:
+    """Run one session in the namespaces, S3's certificate issued by a CA named `ca_name`; its result."""
     if not namespaces_available():
         pytest.fail("the TLS tier needs root and unshare (util-linux): network and mount namespaces")
     layer = flavour.layer(tmp_path)
     if layer.is_file():
         unpack_layer(layer, tmp_path / "opt")
         layer = tmp_path / "opt"
-    certificate = make_server_certificate(tmp_path / "certs", s3_host_names(REGIONS))
+    certificate = make_server_certificate(tmp_path / "certs", s3_host_names(REGIONS), ca_name=ca_name)
     bucket = options["bucket"]
     hosts = {name: "127.0.0.1" for region in REGIONS for name in (f"s3.{region}.amazonaws.com",
                                                                    f"{bucket}.s3.{region}.amazonaws.com")}  # fmt: skip
@@ -77,8 +77,9 @@ async def test_a_bucket_in_another_region_with_container_credentials_over_tls(tm
     # GIVEN a function in us-east-1, its telemetry bucket in eu-west-1, credentials only from the container
     # endpoint, and the CA bundle only at /etc/pki/tls/certs/ca-bundle.crt
     bucket = f"central-logs-{uuid.uuid4().hex[:8]}"
-    result = run_tls_session(tmp_path, flavour, bucket=bucket, bucket_region="eu-west-1", credentials="container",
-                             settings={"flush_interval_ms": 0})  # fmt: skip
+    # (S3's certificate chains to a root named as Amazon's: the extension trusts S3's roots from the bundle)
+    result = run_tls_session(tmp_path, flavour, "Amazon Root CA 1", bucket=bucket, bucket_region="eu-west-1",
+                             credentials="container", settings={"flush_interval_ms": 0})  # fmt: skip
     # THEN every event is in S3 once, written with TLS at the bucket's own regional host after one redirect
     check_every_event_once(result, notes=1)
     (note,) = [line for line in result["output"] if "telemetry-ext shutdown" not in line]
@@ -96,7 +97,9 @@ async def test_a_bucket_name_with_dots_path_style_with_the_environments_keys_ove
     tmp_path: Path, flavour: Flavour
 ) -> None:
     bucket = f"logs.example.{uuid.uuid4().hex[:8]}"
-    result = run_tls_session(tmp_path, flavour, bucket=bucket, bucket_region="us-east-1", credentials="env")
+    # (a CA of another name, as behind a TLS proxy: S3's roots alone do not verify it, the whole bundle does)
+    result = run_tls_session(tmp_path, flavour, "Corporate Proxy CA", bucket=bucket, bucket_region="us-east-1",
+                             credentials="env")  # fmt: skip
     check_every_event_once(result)
     puts = [e for e in result["front_log"] if e["method"] == "PUT"]
     assert {e["host"] for e in puts} == {"s3.us-east-1.amazonaws.com"}

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
 import pytest
 
 from telemetry_ext.errors import FatalSinkError, RetryableSinkError
 from telemetry_ext.pipeline.s3 import Answer, PutOptions, endpoint_for, interpret, put_headers
+from telemetry_ext.pipeline.tls import s3_roots
+from tests.support.certs import make_server_certificate
 from tests.support.fault_proxy import error_response
 
 
@@ -80,3 +85,15 @@ def test_a_create_only_write_that_finds_its_object_is_done() -> None:
 def test_other_refusals_are_classified_by_whether_they_may_pass(status: int, code: str, error: type) -> None:
     with pytest.raises(error, match=code):
         answer(error_response(status, code))
+
+
+def test_only_s3s_roots_are_picked_from_a_bundle(tmp_path: Path) -> None:
+    names = ["Amazon Root CA 1", "Some Other Root", "Starfield Services Root Certificate Authority - G2", "Amazon X"]
+    bundle = b"".join(make_server_certificate(tmp_path / str(n), ["h"], ca_name=name).ca.read_bytes()
+                      for n, name in enumerate(names))  # fmt: skip
+    (tmp_path / "bundle.pem").write_bytes(bundle)
+    picked = s3_roots(str(tmp_path / "bundle.pem"))
+    assert picked.count("BEGIN CERTIFICATE") == 2
+    context = ssl.create_default_context(cadata=picked)
+    assert sorted(c["subject"][0][0][1] for c in context.get_ca_certs()) == [
+        "Amazon Root CA 1", "Starfield Services Root Certificate Authority - G2"]  # fmt: skip
