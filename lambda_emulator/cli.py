@@ -15,6 +15,7 @@ import orjson
 
 from lambda_emulator.environment import Emulator, EmulatorConfig
 from lambda_emulator.measurements import InitRecord, InvokeRecord, ShutdownRecord, to_json
+from lambda_emulator.progress import progress
 from lambda_emulator.runtimes import AwsLambdaRic, RuntimeSpec, SimulatedRuntime
 
 
@@ -79,8 +80,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
 
 
 def progress_line(done: int, total: int) -> None:
-    end = "\n" if done == total else ""
-    print(f"\r  invokes {done}/{total}", end=end, file=sys.stderr, flush=True)
+    progress(sys.stderr, f"  invokes {done}/{total}", final=done == total)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

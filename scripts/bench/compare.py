@@ -21,6 +21,7 @@ from chart import draw  # noqa: E402
 from report import markdown, summarise  # noqa: E402
 from run import run_one, variants  # noqa: E402
 
+from lambda_emulator.progress import progress as show_progress  # noqa: E402
 from tests.support.s3 import start_s3_server  # noqa: E402
 
 
@@ -38,7 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def ensure_layers(arch: str) -> dict[str, dict[str, Any]]:
     builds = {}
     for flavour in ("interpreted", "native"):
-        subprocess.run([str(REPO / "scripts" / "build.sh"), "--arch", arch, "--flavor", flavour], check=True)
+        if subprocess.run([str(REPO / "scripts" / "build.sh"), "--arch", arch, "--flavor", flavour]).returncode:
+            raise SystemExit(f"compare: error: the {flavour} layer did not build (the build said why, above)")
         builds[flavour] = json.loads((REPO / "dist" / f"telemetry-ext-{flavour}-{arch}.json").read_text())
     return builds
 
@@ -66,7 +68,7 @@ async def measure(args: argparse.Namespace, memories: list[int]) -> list[dict[st
             label = f"[{number}/{len(todo)}] {memory} MB round {round_number + 1} {variant.name}"
 
             def progress(done: int, total: int, label: str = label) -> None:
-                print(f"\r  {label}: invoke {done}/{total}", end="\n" if done == total else "", flush=True)
+                show_progress(sys.stdout, f"  {label}: invoke {done}/{total}", final=done == total)
 
             sessions.append(await run_one(variant, s3, memory, args.invocations, args.sleep_ms, progress))
     finally:
