@@ -27,7 +27,7 @@ for arg in "$@"; do
     esac
 done
 mirror="${TELEMETRY_EXT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-recipe="debootstrap --variant=minbase --include=git,ca-certificates bookworm $mirror"
+recipe="debootstrap --variant=minbase --include=git,ca-certificates bookworm"
 base="${TELEMETRY_EXT_CACHE:-$HOME/.cache/telemetry-ext}/fresh/bookworm-minbase-git.tar"
 root="${TELEMETRY_EXT_FRESH_DIR:-/var/tmp/telemetry-ext-fresh}/root"
 commit=$(git rev-parse HEAD)
@@ -43,7 +43,7 @@ fi
 make_base() {
     local tmp="$base.work"
     rm -rf "$tmp" && mkdir -p "$tmp" &&
-        $recipe "$tmp" && rm -rf "$tmp"/var/cache/apt/archives/*.deb &&
+        $recipe "$tmp" "$mirror" && rm -rf "$tmp"/var/cache/apt/archives/*.deb &&
         tar -C "$tmp" -cf "$base.tmp" . && printf '%s\n' "$recipe" >"$base.recipe.tmp" &&
         mv "$base.tmp" "$base" && mv "$base.recipe.tmp" "$base.recipe" && rm -rf "$tmp"
 }
