@@ -71,7 +71,7 @@ step "unpacking a pristine root into $root and cloning $commit into /root/teleme
 # inside COMMAND: run a command in the root as a new user's root shell would, with a clean environment.
 inside() {
     unshare --mount --propagation private /bin/sh -c '
-        r=$0; shift
+        r=$0
         mount -t proc proc "$r/proc" &&
         mount --rbind /sys "$r/sys" &&
         mount --bind /dev "$r/dev" &&
@@ -93,6 +93,7 @@ timed() {
     printf -v "${name}_status" '%s' "$status"
     printf -v "${name}_seconds" '%s' "$((SECONDS - started))"
     printf 'exit %s, %s s\n' "$status" "$((SECONDS - started))" >&2
+    [ "$status" -eq 0 ] || tail -n 12 "$STEP_LOG" | sed 's/^/  | /' >&2
 }
 
 timed run "scripts/run.sh"
