@@ -99,7 +99,7 @@ def tagged(path: Path, version: str) -> Path:
     return path.with_name(f"{path.stem}.cp{version.replace('.', '')}{path.suffix}")
 
 
-def find_interpreters(versions: list[str]) -> dict[str, Path]:
+def find_interpreters(versions: list[str], create: bool = True) -> dict[str, Path]:
     """A CPython for each version to precompile with: this one, one on the PATH, or the cached Debian root
     (build/cpython-root.sh: python3.13 and python3.14 from Debian unstable), created when it is needed."""
     found: dict[str, Path] = {}
@@ -108,7 +108,7 @@ def find_interpreters(versions: list[str]) -> dict[str, Path]:
             if candidate and python_version_of(Path(candidate)) == version:
                 found[version] = Path(candidate)
                 break
-    if any(v not in found for v in versions):
+    if create and any(v not in found for v in versions):
         for candidate in root_interpreters(create=True):
             version = python_version_of(candidate)
             if version in versions and version not in found:
