@@ -30,9 +30,11 @@ rm -rf "$root"
 step "debootstrapping Debian bookworm arm64 into $root (once, about 2 minutes under qemu)" \
     debootstrap --arch=arm64 --variant=minbase bookworm "$root" "$mirror"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-# In a private mount namespace: /proc vanishes with it. Use-Pty=0: no /dev/pts needed for dpkg's progress.
+# In its own mount namespace, /proc unmounted after. Use-Pty=0: no /dev/pts needed for dpkg's progress.
 step "installing Python 3.11, its headers and gcc inside the root (about a minute under qemu)" \
-    unshare --mount --propagation private /bin/sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" /usr/bin/env \
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends $1' "$root" "$packages"
+    unshare --mount --propagation "$(mount_propagation)" /bin/sh -c 'mount -t proc proc "$0/proc" || exit 1
+        chroot "$0" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends $1
+        status=$?; umount "$0/proc"; exit $status' "$root" "$packages"
 touch "$root/.complete"
 echo "$root"

@@ -134,13 +134,21 @@ def build_native_in_root(arch: str, layer: Path) -> None:
     for name in ("glibc_compat.c", "nuitka-options.txt", "requirements-runtime.txt"):
         shutil.copy2(REPO / "build" / name, inside / "src" / name)
     share_host_network(root)
-    # In a private mount namespace: /proc and /dev vanish with it, even if the build is killed.
-    mounts = (
-        f'mount -t proc proc "{root}/proc" && mount --bind /dev "{root}/dev" && exec chroot "{root}" /bin/sh -c "$0"'
-    )
+    # In its own mount namespace (private where the system allows it: the mounts vanish with it even if the
+    # build is killed), and unmounted explicitly after.
+    mounts = f"""mount -t proc proc "{root}/proc" && mount --bind /dev "{root}/dev" || exit 1
+chroot "{root}" /bin/sh -c "$0"; status=$?
+umount "{root}/dev" "{root}/proc"; exit $status"""
     phase("compiling inside the arm64 root under qemu (about 8 minutes the first time, about 1 from its caches)")
-    run("unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", mounts, _script_in_root())
+    run("unshare", "--mount", "--propagation", mount_propagation(), "/bin/sh", "-c", mounts, _script_in_root())
     shutil.copytree(inside / "out" / "telemetry_ext.dist", layer / "telemetry-ext" / "bin")
+
+
+def mount_propagation() -> str:
+    """Private where a new mount namespace can make its mounts private (the usual case); unchanged inside a
+    chroot, whose root is no mount point (scripts/check-fresh.sh runs the build so; its namespace is private)."""
+    probe = ["unshare", "--mount", "--propagation", "private", "true"]
+    return "private" if subprocess.run(probe, capture_output=True).returncode == 0 else "unchanged"
 
 
 def share_host_network(root: Path) -> None:

@@ -50,3 +50,10 @@ missing_tools() {
     local tool
     for tool in "$@"; do command -v "$tool" >/dev/null || printf '%s ' "$tool"; done
 }
+
+# mount_propagation: "private" where a new mount namespace can make its mounts private (the usual case), so
+# they cannot show up outside it; "unchanged" inside a chroot, whose root is no mount point (the namespace
+# then inherits the chroot's propagation, and its mounts are also unmounted explicitly).
+mount_propagation() {
+    if unshare --mount --propagation private true 2>/dev/null; then echo private; else echo unchanged; fi
+}
