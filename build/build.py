@@ -21,12 +21,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from build_steps import STARTED, BuildError, open_log, phase, require_tools
+from build_steps import ARCHES, REPO, STARTED, BuildError, open_log, phase, require_tools
 from layer_interpreted import PYTHON_VERSIONS, build_interpreted
-from layer_native import ARCHES, build_native
+from layer_native import build_native
 from layer_zip import glibc_bound_check, write_reproducible_zip
 
-REPO = Path(__file__).resolve().parents[1]
 GLIBC_BOUND = (2, 34)
 
 
@@ -68,10 +67,10 @@ def build_layer(args: argparse.Namespace, name: str) -> tuple[Path, dict[str, An
     (layer / "extensions").mkdir(parents=True)
     shutil.copy2(REPO / "layer" / "extensions" / "telemetry-ext", layer / "extensions" / "telemetry-ext")
     extra: dict[str, Any] = {}
+    work = args.dist / "build" / f"{args.flavor}-{args.arch}"
     if args.flavor == "native":
-        build_native(args.arch, layer)
+        build_native(args.arch, layer, work)
     else:
-        work = args.dist / "build" / f"interpreted-{args.arch}"
         extra = build_interpreted(args.arch, layer, args.python_versions, work)
     return layer, extra
 

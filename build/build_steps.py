@@ -10,6 +10,10 @@ import time
 from pathlib import Path
 
 STARTED = time.monotonic()
+REPO = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("TELEMETRY_EXT_CACHE", Path.home() / ".cache" / "telemetry-ext"))
+ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}  # our name -> the kernel's and Debian's multiarch name
+RUNTIME_REQUIREMENTS = REPO / "build" / "requirements-runtime.txt"
 # Debian package of each tool the build may run (installed when missing, on every path that needs it)
 TOOL_PACKAGES = {
     "gcc": "gcc",

@@ -16,12 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from build_steps import BuildError, phase, run
+from build_steps import ARCHES, CACHE, REPO, RUNTIME_REQUIREMENTS, BuildError, phase, run
 
-REPO = Path(__file__).resolve().parents[1]
-CACHE = Path(os.environ.get("TELEMETRY_EXT_CACHE", Path.home() / ".cache" / "telemetry-ext"))
-RUNTIME_REQUIREMENTS = REPO / "build" / "requirements-runtime.txt"
-ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
 # Lambda's python3 runtimes (shared/reference/lambda-api.md 5.7): 3.11 on Amazon Linux 2, 3.12-3.14 on AL2023
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 # pip's records of an installation: meaningless in a layer, and different for every interpreter's wheel

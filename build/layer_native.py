@@ -9,14 +9,9 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from build_steps import BuildError, apt_install, phase, require_tools, run
+from build_steps import ARCHES, CACHE, REPO, RUNTIME_REQUIREMENTS, BuildError, apt_install, phase, require_tools, run
 
-REPO = Path(__file__).resolve().parents[1]
-DIST = REPO / "dist"
-CACHE = Path(os.environ.get("TELEMETRY_EXT_CACHE", Path.home() / ".cache" / "telemetry-ext"))
-ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
 NUITKA = "nuitka==4.3.3"
-RUNTIME_REQUIREMENTS = REPO / "build" / "requirements-runtime.txt"
 
 
 def link_flags(static_libs: Path | str, shim: Path | str) -> str:
@@ -60,14 +55,13 @@ def builder_python(arch: str) -> Path:
     return python
 
 
-def build_native(arch: str, layer: Path) -> None:
+def build_native(arch: str, layer: Path, work: Path) -> None:
     if ARCHES[arch] != os.uname().machine:
         build_native_in_root(arch, layer)
         return
     require_tools("gcc", "objdump", "patchelf", "ccache")
     require_python_headers()
     python = builder_python(arch)
-    work = DIST / "build" / f"native-{arch}"
     work.mkdir(parents=True, exist_ok=True)
     shim = work / "glibc_compat.o"
     run("gcc", "-O2", "-fPIC", "-c", REPO / "build" / "glibc_compat.c", "-o", shim)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 import zipfile
@@ -53,6 +54,13 @@ def interpreter(built: Built, version: str) -> Path:
     return built.interpreters[version]
 
 
+def free_port() -> int:
+    """A port nobody listens on now: other test runs on this machine may hold the default 9071."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def tag(version: str) -> str:
     return "cpython-" + version.replace(".", "")
 
@@ -96,10 +104,8 @@ async def test_the_layer_delivers_every_report_on_each_interpreter(
     built: Built, version: str, s3_server: S3Server, bucket: str
 ) -> None:
     # GIVEN the built layer in the emulator, its python3 being that interpreter, flushing on every invoke
-    env = {
-        **s3_server.extension_env(bucket, flush_interval_ms="0"),
-        "TELEMETRY_EXT_PYTHON": str(interpreter(built, version)),
-    }
+    settings = {"flush_interval_ms": "0", "listener_port": str(free_port())}
+    env = {**s3_server.extension_env(bucket, **settings), "TELEMETRY_EXT_PYTHON": str(interpreter(built, version))}
     config = EmulatorConfig(runtime=SimulatedRuntime(), layer=built.zip, memory_mb=1769, env=env)
     async with Emulator(config) as emulator:
         # WHEN it runs through init, three invokes and a spindown
