@@ -27,11 +27,11 @@ fi
 update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
 [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || fail "binfmt_misc has no qemu-aarch64 entry (qemu-user-static registers it)"
 rm -rf "$root"
-step "debootstrapping Debian bookworm arm64 into $root (once, about 2 minutes under qemu)" \
+step "debootstrapping Debian bookworm arm64 into $root (once, about 90 s under qemu)" \
     debootstrap --arch=arm64 --variant=minbase bookworm "$root" "$mirror"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # In its own mount namespace, /proc unmounted after. Use-Pty=0: no /dev/pts needed for dpkg's progress.
-step "installing Python 3.11, its headers and gcc inside the root (about a minute under qemu)" \
+step "installing Python 3.11, its headers and gcc inside the root (about 2 minutes under qemu)" \
     unshare --mount --propagation "$(mount_propagation)" /bin/sh -c 'mount -t proc proc "$0/proc" || exit 1
         chroot "$0" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
             apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends $1

@@ -20,7 +20,7 @@ fi
 [ "$(id -u)" -eq 0 ] || fail "debootstrap needs root"
 rm -rf "$root"
 packages=$(printf 'python%s,' $versions)
-step "debootstrapping Debian unstable with ${packages%,} into $root (once, about a minute)" \
+step "debootstrapping Debian unstable with ${packages%,} into $root (once, about 30 s)" \
     debootstrap --variant=minbase --include="${packages%,}" sid "$root" "$mirror"
 loader=$(cd "$root" && ls usr/lib/"$(uname -m)"-linux-gnu/ld-linux*.so.[0-9] | head -n 1)
 [ -n "$loader" ] || fail "no dynamic loader found in $root"

@@ -115,7 +115,7 @@ def find_interpreters(versions: list[str], create: bool = True) -> dict[str, Pat
 def root_interpreters(create: bool) -> list[Path]:
     wrappers = CACHE / f"cpython-root-{os.uname().machine}" / "wrappers"
     if not wrappers.is_dir() and create:
-        phase("creating the cached CPython root (Debian unstable's python3.13 and python3.14; once, about a minute)")
+        phase("creating the cached CPython root (Debian unstable's python3.13 and python3.14; once, about 30 s)")
         result = subprocess.run([str(REPO / "build" / "cpython-root.sh")], stdout=subprocess.DEVNULL)
         if result.returncode != 0:
             phase("could not create the CPython root (cpython-root.sh said why, above): no bytecode for those")

@@ -84,7 +84,7 @@ def build_native(arch: str, layer: Path, work: Path) -> None:
 
 
 def arm64_root() -> Path:
-    """The arm64 build root: build/arm64-root.sh creates it once (about 3 minutes), then it is reused. Its
+    """The arm64 build root: build/arm64-root.sh creates it once (about 3.5 minutes), then it is reused. Its
     progress lines go to the terminal, its tools' output to dist/logs/arm64-root.log."""
     result = subprocess.run([str(REPO / "build" / "arm64-root.sh")], stdout=subprocess.PIPE, text=True)
     if result.returncode != 0:
@@ -133,7 +133,7 @@ def build_native_in_root(arch: str, layer: Path) -> None:
     mounts = f"""mount -t proc proc "{root}/proc" && mount --bind /dev "{root}/dev" || exit 1
 chroot "{root}" /bin/sh -c "$0"; status=$?
 umount "{root}/dev" "{root}/proc"; exit $status"""
-    phase("compiling inside the arm64 root under qemu (about 8 minutes the first time, about 1 from its caches)")
+    phase("compiling inside the arm64 root under qemu (about 10 minutes the first time, 1 from its caches)")
     run("unshare", "--mount", "--propagation", mount_propagation(), "/bin/sh", "-c", mounts, _script_in_root())
     shutil.copytree(inside / "out" / "telemetry_ext.dist", layer / "telemetry-ext" / "bin")
 
