@@ -16,6 +16,7 @@ from lambda_emulator.environment import Emulator
 from lambda_emulator.init_cpu import DEFAULT_BOOST_VCPUS, InitCpuPolicy
 from lambda_emulator.measurements import InvokeRecord, SessionResult
 from lambda_emulator.modes import MODES, ON_DEMAND_INIT_TYPES
+from lambda_emulator.progress import progress
 from lambda_emulator.runtimes import AwsLambdaRic, RuntimeSpec, SimulatedRuntime
 from lambda_emulator.summary import percentile, summary_table
 
@@ -132,8 +133,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
 
 
 def progress_line(done: int, total: int) -> None:
-    end = "\n" if done == total else ""
-    print(f"\r  invokes {done}/{total}", end=end, file=sys.stderr, flush=True)
+    progress(sys.stderr, f"  invokes {done}/{total}", final=done == total)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

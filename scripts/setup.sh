@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Creates .venv with the project and its pinned dev tools. Works on a fresh Debian machine: installs
-# python3 (>= 3.11) and venv from Debian's packages when they are missing. Idempotent and quick when done.
+# Creates .venv with the project and its pinned dev tools. Works on a fresh Debian machine: installs python3
+# (>= 3.11) and venv from Debian's packages when they are missing (root). Idempotent and quick when done.
+# One line per step; apt's and pip's output goes to dist/logs/setup.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+STEP_PREFIX=setup
+. scripts/lib/steps.sh
 
 python_ok() { command -v python3 >/dev/null && python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
 if ! python_ok; then
-    echo "setup: installing python3 and python3-venv from Debian's packages" >&2
-    apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-dev >/dev/null
+    can_apt_install python3 python3-venv python3-dev
+    step "installing python3, python3-venv, python3-dev from Debian's packages" \
+        apt_install python3 python3-venv python3-dev
+    python_ok || fail "python3 >= 3.11 with venv is still missing after installing Debian's python3"
 fi
+
+make_venv() {
+    python3 -m venv .venv &&
+        .venv/bin/pip install --disable-pip-version-check --upgrade pip &&
+        .venv/bin/pip install --disable-pip-version-check -e '.[dev]' &&
+        touch .venv/.installed
+}
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import telemetry_ext, moto, awslambdaric' 2>/dev/null \
         || [ pyproject.toml -nt .venv/.installed ]; then
-    echo "setup: creating .venv and installing the project with its dev tools" >&2
-    python3 -m venv .venv
-    .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
-    .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
-    touch .venv/.installed
+    step "creating .venv with the project and its dev tools (pip)" make_venv
 fi

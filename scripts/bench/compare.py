@@ -42,7 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def ensure_layers(arch: str) -> dict[str, dict[str, Any]]:
     builds = {}
     for flavour in ("interpreted", "native"):
-        subprocess.run([str(REPO / "scripts" / "build.sh"), "--arch", arch, "--flavor", flavour], check=True)
+        if subprocess.run([str(REPO / "scripts" / "build.sh"), "--arch", arch, "--flavor", flavour]).returncode:
+            raise SystemExit(f"compare: error: the {flavour} layer did not build (the build said why, above)")
         builds[flavour] = json.loads((REPO / "dist" / f"telemetry-ext-{flavour}-{arch}.json").read_text())
     return builds
 
