@@ -152,6 +152,7 @@ async def test_case_11_an_oom_of_the_function_loses_nothing_the_extension_had(
         ("TELEMETRY_EXT_FLUSH_BUDGET_MS", "soon"),
         ("TELEMETRY_EXT_TYPES", "platform,logs"),
         ("TELEMETRY_EXT_LISTENER_PORT", "9001"),
+        ("AWS_ACCESS_KEY_ID", ""),  # no credentials at all: named at init, not found out at the first PUT
     ],
 )
 async def test_case_12_misconfiguration_fails_init_fast_naming_the_variable(
