@@ -31,8 +31,10 @@ def minimal_layer(tmp_path: Path) -> Path:
 def environment(
     tmp_path: Path, behaviour: str = "normal", extra_env: dict[str, str] | None = None, **overrides: Any
 ) -> tuple[EmulatorConfig, Path]:
-    """A config running the minimal extension (MINIMAL_MODE=`behaviour`) and the simulated runtime with cgroups:
-    these tests fail, never skip, without them. `overrides` are EmulatorConfig settings."""
+    """A config running the minimal extension (MINIMAL_MODE=`behaviour`) and the simulated runtime with cgroups and
+    the environment's own namespace: these tests fail, never skip, without them. The extension writes what it
+    saw to `out`, in `tmp_path`, which the environment shares with the host. `overrides` are EmulatorConfig
+    settings."""
     out = tmp_path / "minimal.jsonl"
     settings: dict[str, Any] = {
         "runtime": SimulatedRuntime(),
@@ -40,6 +42,8 @@ def environment(
         "memory_mb": 1769,
         "env": {"MINIMAL_OUT": str(out), "MINIMAL_MODE": behaviour, **(extra_env or {})},
         "use_cgroups": True,
+        "use_namespaces": True,
+        "shared_paths": (tmp_path,),
     }
     settings.update(overrides)
     return EmulatorConfig(**settings), out

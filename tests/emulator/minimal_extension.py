@@ -7,6 +7,8 @@ MINIMAL_EVENTS (registered events, comma-separated; default INVOKE,SHUTDOWN),
 MINIMAL_SCHEMA (Telemetry API schemaVersion; default 2022-12-13),
 MINIMAL_PROBE (host:port: a TCP connection opened at init and tried again at every event, to see it cut),
 MINIMAL_CREDENTIALS ("1": fetch container credentials at init and at every event).
+Its listener binds to what sandbox.localdomain resolves to (127.0.0.1 where the name does not resolve), as a
+published extension binds to that name; it records where it listens and each delivery's Host header.
 """
 
 import http.server
@@ -57,6 +59,7 @@ class Listener(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.send_response(200)
         self.end_headers()
+        record("telemetry_host", self.headers["Host"])
         record("telemetry", json.loads(body))
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -105,10 +108,13 @@ def main() -> None:
         record("register_error", {"status": refused.code, "body": json.loads(refused.read())})
         sys.exit(1)
     ident = {"Lambda-Extension-Identifier": headers["Lambda-Extension-Identifier"]}
-    with socket.socket() as free:
-        free.bind(("127.0.0.1", 0))
-        port = free.getsockname()[1]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Listener)
+    try:
+        address = socket.gethostbyname("sandbox.localdomain")
+    except OSError:
+        address = "127.0.0.1"
+    server = http.server.ThreadingHTTPServer((address, 0), Listener)
+    port = server.server_address[1]
+    record("listening", {"address": address, "port": port})
     threading.Thread(target=server.serve_forever, daemon=True).start()
     subscription = {
         "schemaVersion": SCHEMA,
