@@ -85,6 +85,11 @@ class MountNamespace:
         descriptor = os.open(f"/proc/{holder.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
         return cls(holder, descriptor)
 
+    @property
+    def pid(self) -> int:
+        """The holder's process id (its /proc/<pid>/mountinfo is the namespace's mount table)."""
+        return self._holder.pid
+
     def entering(self, cwd: str, before: Callable[[], None] | None = None) -> Callable[[], Any]:
         """A `preexec_fn`: run `before` (joining cgroups, on the host's paths), enter the namespace, chdir."""
         descriptor, encoded_cwd = self._descriptor, os.fsencode(cwd)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ SANDBOX_HOSTS: Final = frozenset({"sandbox.localdomain", "sandbox"})
 BUFFERING: Final = {"maxItems": (1000, 10_000, 1000), "maxBytes": (262_144, 1_048_576, 262_144),
                     "timeoutMs": (25, 30_000, 1000)}  # fmt: skip
 ID: Final = "Lambda-Extension-Identifier"
+VALID_ERROR_TYPE: Final = re.compile(r"(Runtime|Function)\.[A-Z][a-zA-Z]+")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -78,8 +80,7 @@ class ApiHandlers:
         return _json(202, {"status": "OK"})
 
     async def runtime_init_error(self, request: web.Request) -> web.Response:
-        error_type = request.headers.get("Lambda-Runtime-Function-Error-Type", "Runtime.Unknown")
-        self.runtime.report_init_error(error_type, await request.read())
+        self.runtime.report_init_error(_runtime_error_type(request), await request.read())
         return _json(202, {"status": "OK"})
 
     async def runtime_restore_next(self, request: web.Request) -> web.Response:
@@ -136,12 +137,14 @@ class ApiHandlers:
 
 
 def _runtime_error_type(request: web.Request) -> str:
-    """RIE keeps a `Runtime.`/`Function.` error type and maps anything else to `Function.Unknown`
-    (`Runtime.Unknown` when the header is missing)."""
+    """The error type of /runtime/init/error, /invocation/{id}/error and /restore/error as RIE keeps it
+    (`fatalerror.GetValidRuntimeOrFunctionErrorType`): one that contains `Runtime.Xxx` or `Function.Xxx` is kept;
+    else `Function.Unknown` if it starts with `Function.`, else `Runtime.Unknown` (an exception's class name
+    such as `RuntimeError` too)."""
     error_type = request.headers.get("Lambda-Runtime-Function-Error-Type", "")
-    if not error_type.startswith(("Runtime.", "Function.")):
-        error_type = "Function.Unknown" if error_type else "Runtime.Unknown"
-    return error_type
+    if VALID_ERROR_TYPE.search(error_type):
+        return error_type
+    return "Function.Unknown" if error_type.startswith("Function.") else "Runtime.Unknown"
 
 
 def parse_subscription(

@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from lambda_emulator.environment import EmulatorConfig
 from lambda_emulator.runtimes import SimulatedRuntime
@@ -19,6 +22,10 @@ from lambda_emulator.runtimes import SimulatedRuntime
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
 FIXTURES = HERE / "fixtures"
+SAMPLE_LAYER = HERE / "layers" / "sample-telemetry-layer"
+"""An extension written as AWS's published Python sample is (its launcher runs python3 /opt/<name>/...)."""
+SAMPLE = "sample_telemetry_extension"
+FS_PROBE = HERE / "handlers" / "fs_probe.py"
 
 
 def minimal_layer(tmp_path: Path) -> Path:
@@ -26,6 +33,41 @@ def minimal_layer(tmp_path: Path) -> Path:
     (layer / "extensions").mkdir(parents=True)
     shutil.copy2(HERE / "minimal_extension.py", layer / "extensions" / "minimal")
     return layer
+
+
+def zip_layer(folder: Path, archive: Path, extra: dict[str, str] | None = None) -> Path:
+    """A layer zip as one is published: `folder`'s files with their modes, plus `extra` {path: text}."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                info = zipfile.ZipInfo(str(path.relative_to(folder)))
+                info.external_attr = (path.stat().st_mode & 0xFFFF) << 16
+                out.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+        for name, text in (extra or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o100644 << 16
+            out.writestr(info, text)
+    return archive
+
+
+@contextlib.asynccontextmanager
+async def dispatch_receiver() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
+    """A server on the host's loopback where the sample extension dispatches what it received: (its URL, the
+    batches received, in order)."""
+    batches: list[dict[str, Any]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        batches.append(await request.json())
+        return web.Response(status=200)
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/", receive)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield f"http://127.0.0.1:{server.port}/", batches
+    finally:
+        await server.close()
 
 
 def environment(

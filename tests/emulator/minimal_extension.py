@@ -2,7 +2,10 @@
 """A minimal external extension, stdlib only (no telemetry_ext): it records what it is sent.
 
 Environment: MINIMAL_OUT (a file: one JSON line per lifecycle event or telemetry batch),
-MINIMAL_MODE ("normal"; "ignore-shutdown": never exits; "busy": spins a CPU loop in a thread; "crash-on-invoke"),
+MINIMAL_MODE ("normal"; "ignore-shutdown": never exits; "busy": spins a CPU loop in a thread; "crash-on-invoke";
+"crash-at-init-once": exits 3 with a line on stderr the first time, /tmp/minimal-crashed says it did;
+"init-error": reports Extension.ConfigInvalid to /extension/init/error, then exits 1; "no-next": never calls
+/next),
 MINIMAL_EVENTS (registered events, comma-separated; default INVOKE,SHUTDOWN),
 MINIMAL_SCHEMA (Telemetry API schemaVersion; default 2022-12-13),
 MINIMAL_PROBE (host:port: a TCP connection opened at init and tried again at every event, to see it cut),
@@ -95,8 +98,23 @@ def probe(connection: socket.socket | None) -> socket.socket | None:
         return socket.create_connection(PROBE)
 
 
+def fail_at_init(ident: dict[str, str]) -> None:
+    """The init failures of MINIMAL_MODE."""
+    if MODE == "init-error":
+        body = {"errorMessage": "MINIMAL_SETTING must be set", "errorType": "Extension.ConfigInvalid"}
+        headers = {**ident, "Lambda-Extension-Function-Error-Type": "Extension.ConfigInvalid"}
+        call("POST", "/2020-01-01/extension/init/error", json.dumps(body).encode(), headers)
+        sys.exit(1)
+    if MODE == "no-next":
+        time.sleep(3600)
+
+
 def main() -> None:
     record("env", {name: os.environ.get(name) for name in SEEN_VARIABLES})
+    if MODE == "crash-at-init-once" and not os.path.exists("/tmp/minimal-crashed"):
+        open("/tmp/minimal-crashed", "w").close()
+        print("minimal: the configuration is not there yet", file=sys.stderr, flush=True)
+        sys.exit(3)
     try:
         headers, _ = call(
             "POST",
@@ -108,6 +126,7 @@ def main() -> None:
         record("register_error", {"status": refused.code, "body": json.loads(refused.read())})
         sys.exit(1)
     ident = {"Lambda-Extension-Identifier": headers["Lambda-Extension-Identifier"]}
+    fail_at_init(ident)
     try:
         address = socket.gethostbyname("sandbox.localdomain")
     except OSError:
