@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Final
 
 import aiohttp
 from aiohttp import web
 
+from lambda_emulator import records
 from lambda_emulator.config import EmulatorConfig
 from lambda_emulator.credentials import CredentialsEndpoint, CredentialsRequest
 from lambda_emulator.errors import InitFailed
@@ -50,7 +49,6 @@ from lambda_emulator.telemetry import TelemetryHub
 
 __all__ = ["Emulator", "EmulatorConfig"]
 
-ACCOUNT_ID: Final = "123456789012"
 RestoreHook = Callable[[], Awaitable[None] | None]
 
 
@@ -77,7 +75,7 @@ class Emulator:
         self.snapshot: Snapshot | None = None
         self.shutdown_record: ShutdownRecord | None = None
         self.generation = 0
-        self.instance_id = _new_instance_id(config)
+        self.instance_id = records.instance_id(config)
         self.in_flight = 0
         self.peak_in_flight = 0
         """LMI: the most invocations in flight at once (released to a worker, not yet answered)."""
@@ -104,6 +102,17 @@ class Emulator:
         except BaseException:
             self.sandbox.destroy()
             raise
+        try:
+            await self._serve()
+        except BaseException:
+            if self._session is not None:
+                await self._session.close()
+            self.sandbox.destroy()
+            await self.isolation.close()
+            raise
+        return self
+
+    async def _serve(self) -> None:
         self._session = aiohttp.ClientSession()
         self.telemetry = TelemetryHub(self._session, json_logs=self.config.log_format == "JSON")
         self._new_registry()
@@ -111,7 +120,6 @@ class Emulator:
                                self.rules.schema_versions, self.credentials, self.isolation.address)  # fmt: skip
         self._handlers = handlers
         self._runner, self.api_address = await serve(handlers)
-        return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self.shutdown_record is None and self._initialised:
@@ -167,7 +175,7 @@ class Emulator:
 
     def _new_registry(self) -> None:
         names = {p.name for p in extension_executables(self.opt)}
-        info = FunctionInfo(self.config.function_name, self.config.function_version, "handler", ACCOUNT_ID)
+        info = FunctionInfo(self.config.function_name, self.config.function_version, "handler", records.ACCOUNT_ID)
         self.registry = ExtensionRegistry(names, info, self.notifier, lmi=self.rules.mode == "lmi")
         if hasattr(self, "_handlers"):
             self._handlers.registry = self.registry
@@ -197,7 +205,7 @@ class Emulator:
 
     def new_instance_id(self) -> None:
         """A restored copy has a log stream (instanceId) of its own."""
-        self.instance_id = _new_instance_id(self.config)
+        self.instance_id = records.instance_id(self.config)
 
     # -- init --------------------------------------------------------------------------------------------
     async def start(self) -> InitRecord:
@@ -294,13 +302,9 @@ class Emulator:
         return await load_generator(self, payloads, concurrency or self.config.concurrency, progress)
 
     def new_invocation(self, payload: bytes) -> Invocation:
-        request_id = str(uuid.uuid4())
-        deadline_ms = int((time.time() + self.config.timeout_s) * 1000)
-        arn = f"arn:aws:lambda:{self.config.region}:{ACCOUNT_ID}:function:{self.config.function_name}"
-        trace = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
         if self.credentials is not None:
             self.credentials.phase = "invoke"
-        return Invocation(request_id, payload, deadline_ms, arn, trace)
+        return records.invocation(self.config, payload)
 
     def process_figures(self) -> dict[str, ProcessRecord]:
         return {process.name: self.process_record(process.name) for process in self.all_processes()}
@@ -334,8 +338,3 @@ class Emulator:
     @property
     def stopped(self) -> bool:
         return self._needs_init
-
-
-def _new_instance_id(config: EmulatorConfig) -> str:
-    day = time.strftime("%Y/%m/%d", time.gmtime())
-    return f"{day}/{config.function_name}[{config.function_version}]{uuid.uuid4().hex}"

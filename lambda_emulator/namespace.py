@@ -81,7 +81,7 @@ class MountNamespace:
         if answer != "ready":
             await _stop(holder)
             reason = answer.removeprefix("error: ") or f"the holder exited with {holder.returncode}"
-            raise NamespaceUnavailable(f"no private mount namespace: {reason}")
+            raise NamespaceUnavailable(f"no private mount namespace (it needs root: CAP_SYS_ADMIN): {reason}")
         descriptor = os.open(f"/proc/{holder.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
         return cls(holder, descriptor)
 

@@ -35,14 +35,17 @@ LIBC.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes
 LIBC.unshare.argtypes = [ctypes.c_int]
 
 
+class HolderError(Exception):
+    """A mount or unshare the kernel refused; the message names it and says why."""
+
+
 def _bytes(text: str | None) -> bytes | None:
     return None if text is None else os.fsencode(text)
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     if LIBC.mount(_bytes(source), _bytes(target), _bytes(fstype), flags, _bytes(data)) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"mount {source or fstype or ''} on {target}: {os.strerror(code)}")
+        raise HolderError(f"mount {source or fstype or ''} on {target}: {os.strerror(ctypes.get_errno())}")
 
 
 def bind(source: str, target: str, readonly: bool = False) -> None:
@@ -75,7 +78,7 @@ class Room:
     def cover(self, folder: str) -> None:
         """Replace `folder` by a tmpfs holding the same entries, so new entries can be made in it."""
         if folder == "/":
-            raise OSError(f"cannot make room in / (the host has no {folder!r} entry to mount on)")
+            raise HolderError("a mount point is missing at the root of the host's file system (/opt?)")
         self.covered += 1
         original = os.path.join(self.staging, str(self.covered))
         os.makedirs(original)
@@ -117,8 +120,7 @@ def private_tmp(folder: str, shared: list[str]) -> None:
 
 def set_up(plan: dict[str, Any]) -> None:
     if LIBC.unshare(CLONE_NEWNS) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"unshare(CLONE_NEWNS): {os.strerror(code)}")
+        raise HolderError(f"unshare(CLONE_NEWNS): {os.strerror(ctypes.get_errno())}")
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     room = Room(plan["staging"])
     for item in plan["binds"]:
@@ -135,7 +137,7 @@ def say(line: str) -> None:
 def main() -> int:
     try:
         set_up(json.loads(sys.argv[1]))
-    except (OSError, KeyError, ValueError, IndexError) as error:
+    except (HolderError, OSError, KeyError, ValueError, IndexError) as error:
         say(f"error: {error}")
         return 1
     say("ready")
