@@ -19,7 +19,9 @@ says what that loses. With `use_namespaces=None` that fallback is said once, in 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -34,7 +36,11 @@ from lambda_emulator.sandbox_address import SandboxAddress, claim_sandbox_addres
 
 LOG: Final = logging.getLogger("lambda_emulator")
 SANDBOX_NAMES: Final = ("sandbox.localdomain", "sandbox")
+ROOT_PREFIX: Final = "lambda-emulator-env-"
+LOCK: Final = ".lock"
 _WARNED: Final[set[str]] = set()
+OPEN_ROOTS: Final[set[Path]] = set()
+"""The folders of this process's environments that are not closed yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +54,11 @@ class Paths:
 class Isolation:
     """One environment's file system and address; `close()` removes every trace of it."""
 
-    def __init__(self, root: Path, address: SandboxAddress, namespace: MountNamespace | None, note: str) -> None:
+    def __init__(
+        self, root: Path, lock: int, address: SandboxAddress, namespace: MountNamespace | None, note: str
+    ) -> None:
         self.root = root
+        self._lock = lock
         self.host_opt = root / "opt"
         """The merged layers on the host (where the emulator lists /opt/extensions)."""
         self._address = address
@@ -89,25 +98,60 @@ class Isolation:
             self.namespace = None
         self._address.release()
         shutil.rmtree(self.root, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.close(self._lock)
+        OPEN_ROOTS.discard(self.root)
 
 
 async def open_isolation(config: EmulatorConfig) -> Isolation:
     """Merge the layers, then make the namespace (or fall back, or raise NamespaceUnavailable if required)."""
-    root = Path(tempfile.mkdtemp(prefix="lambda-emulator-"))
+    remove_stale_roots()
+    root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
+    lock = _locked(root)
     try:
         for folder in ("opt", "task", "tmp", "staging"):
             (root / folder).mkdir()
         (root / "tmp").chmod(0o1777)
         merge_layers(config.all_layers, root / "opt")
         if config.use_namespaces is False:
-            return Isolation(root, loopback(), None, "namespaces off")
-        return await _namespaced(config, root)
+            return Isolation(root, lock, loopback(), None, "namespaces off")
+        return await _namespaced(config, root, lock)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
+        os.close(lock)
+        OPEN_ROOTS.discard(root)
         raise
 
 
-async def _namespaced(config: EmulatorConfig, root: Path) -> Isolation:
+def _locked(root: Path) -> int:
+    """The environment's lock, held while it lives (the kernel drops it if the emulator dies); it gets its name
+    only once locked, so a cleaner never sees it free while the environment is being made."""
+    making = root / f"{LOCK}.new"
+    lock = os.open(making, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    making.rename(root / LOCK)
+    OPEN_ROOTS.add(root)
+    return lock
+
+
+def remove_stale_roots(folder: Path | None = None) -> list[Path]:
+    """Remove the folders of environments whose emulator died without closing them (their lock is free)."""
+    removed = []
+    for root in sorted((folder or Path(tempfile.gettempdir())).glob(f"{ROOT_PREFIX}*")):
+        with contextlib.suppress(OSError):
+            descriptor = os.open(root / LOCK, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # alive
+            finally:
+                os.close(descriptor)
+            shutil.rmtree(root, ignore_errors=True)
+            removed.append(root)
+    return removed
+
+
+async def _namespaced(config: EmulatorConfig, root: Path, lock: int) -> Isolation:
     address = claim_sandbox_address()
     hosts = root / "hosts"
     hosts.write_text(hosts_file(Path("/etc/hosts"), address.address))
@@ -122,8 +166,8 @@ async def _namespaced(config: EmulatorConfig, root: Path) -> Isolation:
             raise
         _warn_once(f"lambda_emulator: NO NAMESPACE ({unavailable}): layers in a temporary folder, not /opt; "
                    "sandbox.localdomain does not resolve; telemetry delivered to 127.0.0.1")  # fmt: skip
-        return Isolation(root, loopback(), None, str(unavailable))
-    return Isolation(root, address, namespace, "")
+        return Isolation(root, lock, loopback(), None, str(unavailable))
+    return Isolation(root, lock, address, namespace, "")
 
 
 def hosts_file(host_hosts: Path, address: str) -> str:

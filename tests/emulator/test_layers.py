@@ -1,10 +1,13 @@
-"""Layers as Lambda fills /opt with them: in order, later layers win, Lambda's limits; and the environment's own
-names (hosts file) and address."""
+"""Layers as Lambda fills /opt with them: in order, later layers win, Lambda's limits; the environment's own
+names (hosts file) and address; its folder removed even when its emulator was killed."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import signal
 import stat
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +15,12 @@ from pathlib import Path
 import pytest
 
 from lambda_emulator.cli import main
-from lambda_emulator.isolation import hosts_file
+from lambda_emulator.environment import Emulator, EmulatorConfig
+from lambda_emulator.isolation import hosts_file, remove_stale_roots
 from lambda_emulator.layer import MAX_UNZIPPED_BYTES, LayerError, extension_executables, merge_layers
+from lambda_emulator.runtimes import SimulatedRuntime
 from lambda_emulator.sandbox_address import claim_sandbox_address
+from tests.emulator.harness import REPO
 
 Capture = pytest.CaptureFixture[str]
 
@@ -112,3 +118,37 @@ def test_two_environments_never_get_the_same_address() -> None:
     again = claim_sandbox_address(random.Random(7))
     assert again.address == one.address
     again.release()
+
+
+KILLED_EMULATOR = """
+import asyncio, os, signal, sys
+from lambda_emulator.config import EmulatorConfig
+from lambda_emulator.isolation import open_isolation
+from lambda_emulator.runtimes import SimulatedRuntime
+
+async def main():
+    isolation = await open_isolation(EmulatorConfig(runtime=SimulatedRuntime(), use_namespaces=True))
+    print(isolation.root, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main())
+"""
+
+
+async def test_the_folder_of_a_killed_emulators_environment_is_removed_by_the_next_one(tmp_path: Path) -> None:
+    # GIVEN an emulator killed while its environment was open, and an environment of ours, open
+    killed = await asyncio.create_subprocess_exec(sys.executable, "-c", KILLED_EMULATOR, cwd=REPO,
+                                                  stdout=asyncio.subprocess.PIPE)  # fmt: skip
+    stdout, _ = await killed.communicate()
+    left = Path(stdout.decode().strip())
+    assert killed.returncode == -signal.SIGKILL and existing([left]) == [left]
+    # WHEN the next environment is made
+    async with Emulator(EmulatorConfig(runtime=SimulatedRuntime(), use_namespaces=True)) as emulator:
+        ours = emulator.isolation.root
+        # THEN the dead emulator's folder is gone, and ours, whose lock is held, is never taken for a stale one
+        assert existing([left, ours]) == [ours]
+        assert ours not in remove_stale_roots(ours.parent) and existing([ours]) == [ours]
+
+
+def existing(paths: list[Path]) -> list[Path]:
+    return [path for path in paths if path.exists()]
