@@ -2,8 +2,8 @@
 
 Lambda reports an init failure, a crash or a timeout as a status and an errorType (lambda-api.md §3.1) and puts
 the processes' output in the function's log. The emulator's records carry both: `error_type`, `error_message`
-(one line: "extension NAME exited with status 2: ModuleNotFoundError: No module named 'requests'") and `output`,
-each process's last lines, bounded (OUTPUT_LINES lines of at most OUTPUT_LINE_CHARS characters).
+(one line: "extension NAME exited with status 1; last output: ModuleNotFoundError: No module named 'requests'")
+and `output`, each process's last lines, bounded (OUTPUT_LINES lines of at most OUTPUT_LINE_CHARS characters).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def who(process: Process) -> str:
 
 
 def exit_message(process: Process) -> str:
-    """ "extension x exited with status 2: <its last line>" (or "was killed by SIGKILL")."""
+    """ "extension x exited with status 2; last output: <its last line>" (or "was killed by SIGKILL")."""
     code = process.process.returncode
     if code is None:
         how = "is still running"
@@ -35,7 +35,7 @@ def exit_message(process: Process) -> str:
     else:
         how = f"exited with status {code}"
     last = last_line(process.output)
-    return one_line(f"{who(process)} {how}" + (f": {last}" if last else ""))
+    return one_line(f"{who(process)} {how}" + (f"; last output: {last}" if last else ""))
 
 
 def reported_message(subject: str, error_type: str, body: bytes) -> str:

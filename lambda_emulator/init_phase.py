@@ -8,10 +8,10 @@ failed and how, in one line, with every process's last output (failures.py).
 | failure | errorType | message |
 |---|---|---|
 | an extension posts /extension/init/error | `Extension.InitError` | extension NAME reported TYPE: errorMessage |
-| an extension exits | `Extension.Crash` | extension NAME exited with status N: its last line |
+| an extension exits | `Extension.Crash` | extension NAME exited with status N; last output: its last line |
 | an extension cannot be started | `Extension.LaunchError` | extension NAME could not be started: why |
 | the runtime posts /runtime/init/error | its type (else `Runtime.Unknown`) | runtime reported TYPE: errorMessage |
-| the runtime exits | `Runtime.ExitError` | runtime exited with status N: its last line |
+| the runtime exits | `Runtime.ExitError` | runtime exited with status N; last output: its last line |
 | the runtime cannot be started | `Runtime.InvalidEntrypoint` | runtime could not be started: why |
 | the init limit passes | `Sandbox.Timeout` (status `timeout`) | init timed out after S s waiting for WHOM |
 """

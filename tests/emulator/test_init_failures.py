@@ -30,7 +30,7 @@ async def test_an_extension_that_crashes_at_init_is_named_with_its_error_and_ini
         first, second = emulator.inits
         emitted = list(emulator.telemetry.emitted)
     # THEN the failure names the extension, its exit status and what it said
-    message = "extension minimal exited with status 3: minimal: the configuration is not there yet"
+    message = "extension minimal exited with status 3; last output: minimal: the configuration is not there yet"
     assert failed.value.error_type == "Extension.Crash" and failed.value.message == message
     assert (first.phase, first.status, first.error_type, first.error_message) == (
         "init", "error", "Extension.Crash", message,
