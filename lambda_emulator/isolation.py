@@ -71,10 +71,6 @@ class Isolation:
         """What sandbox.localdomain resolves to inside; telemetry is delivered there."""
         return self._address.address
 
-    @property
-    def namespaced(self) -> bool:
-        return self.namespace is not None
-
     def paths(self, code_dir: Path | None) -> Paths:
         if self.namespace is not None:
             return Paths("/opt", "/var/task")
