@@ -6,66 +6,39 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
 
+from lambda_emulator.cgroups.fs import CgroupError
 from lambda_emulator.config import ConfigError, EmulatorConfig
-from lambda_emulator.environment import Emulator
+from lambda_emulator.errors import EmulatorError
 from lambda_emulator.init_cpu import DEFAULT_BOOST_VCPUS, InitCpuPolicy
-from lambda_emulator.measurements import InvokeRecord, SessionResult
+from lambda_emulator.layer import MAX_LAYERS, LayerError
+from lambda_emulator.measurements import SessionResult
 from lambda_emulator.modes import MODES, ON_DEMAND_INIT_TYPES
+from lambda_emulator.namespace import NamespaceUnavailable
 from lambda_emulator.progress import progress
 from lambda_emulator.runtimes import AwsLambdaRic, RuntimeSpec, SimulatedRuntime
-from lambda_emulator.summary import percentile, summary_table
+from lambda_emulator.sandbox import SandboxUnavailable
+from lambda_emulator.sandbox_address import AddressUnavailable
+from lambda_emulator.session import run_session
+from lambda_emulator.summary import failure_lines, percentile, summary_table
 
 __all__ = ["SessionResult", "main", "percentile", "run_session"]
 
-
-Progress = Callable[[int, int], None]
-
-
-async def run_session(
-    config: EmulatorConfig, invocations: int, payload: bytes, progress: Progress, restores: int = 1
-) -> SessionResult:
-    """Init, then the mode's invokes: one at a time with a freeze between them (on-demand); spread over
-    `config.concurrency` callers (LMI); spread over `restores` restores of one snapshot (SnapStart). Then SHUTDOWN."""
-    loop = asyncio.get_running_loop()
-    async with Emulator(config) as emulator:
-        init = await emulator.start()
-        started = loop.time()
-        invokes = await _invokes(emulator, invocations, payload, progress, restores)
-        wall_s = loop.time() - started
-        shutdown = await emulator.shutdown()
-        output = {p.name: list(p.output) for p in emulator.extensions}
-        requests = list(emulator.credentials.requests) if emulator.credentials else []
-        return SessionResult(init, invokes, shutdown, output, config.mode, list(emulator.restores),
-                             config.concurrency, emulator.peak_in_flight or 1, wall_s, requests)  # fmt: skip
-
-
-async def _invokes(
-    emulator: Emulator, invocations: int, payload: bytes, progress: Progress, restores: int
-) -> list[InvokeRecord]:
-    if emulator.rules.concurrent:
-        return await emulator.invoke_concurrently([payload] * invocations, progress=lambda n: progress(n, invocations))
-    records = []
-    copies = max(1, restores) if emulator.rules.restores else 1
-    for copy in range(copies):
-        if emulator.rules.restores:
-            await emulator.restore()
-        share = invocations // copies + (1 if copy < invocations % copies else 0)
-        for _ in range(share):
-            records.append(await emulator.invoke(payload))
-            progress(len(records), invocations)
-    return records
+SETUP_ERRORS = (ConfigError, LayerError, NamespaceUnavailable, SandboxUnavailable, AddressUnavailable, CgroupError)
+"""What stops a session before it starts: one line and exit status 2."""
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m lambda_emulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a function for N invokes in a local execution environment")
-    run.add_argument("--layer", type=Path, help="layer zip or directory (none: the no-extension baseline)")
+    run.add_argument("--layer", type=Path, action="append", default=[],
+                     help=f"layer zip or directory; up to {MAX_LAYERS}, merged into /opt in the order given "
+                     "(none: the no-extension baseline)")  # fmt: skip
     run.add_argument("--handler", help="FILE:FUNCTION run by awslambdaric (default: the simulated runtime)")
     run.add_argument("--memory", type=int, default=128, help="memory size in MB (default 128)")
     run.add_argument("--timeout", type=float, default=3.0, help="function timeout in seconds (default 3)")
@@ -94,6 +67,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     run.add_argument("--restore-gap", type=float, default=1.0, help="snapstart: seconds frozen before a restore")
     run.add_argument("--credentials", choices=("env", "container"), help="env keys or the container endpoint")
     run.add_argument("--credentials-ttl", type=float, default=1800.0, help="container credentials lifetime (s)")
+    run.add_argument("--log-format", choices=("Text", "JSON"), default="Text",
+                     help="the function's log format: JSON lines become JSON records (default Text)")  # fmt: skip
+    run.add_argument("--no-namespace", action="store_true",
+                     help="no private mount namespace: layers in a temporary folder, not /opt; sandbox.localdomain "
+                     "unresolved; telemetry to 127.0.0.1 (what runs without root get)")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -116,7 +94,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         raise ConfigError("--invocations must not be negative and --restores must be at least 1")
     return EmulatorConfig(
         runtime=runtime,
-        layer=args.layer,
+        layers=tuple(args.layer),
         memory_mb=args.memory,
         timeout_s=args.timeout,
         env=dict(item.split("=", 1) for item in args.env),
@@ -129,6 +107,8 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         credentials=args.credentials,
         credentials_ttl_s=args.credentials_ttl,
         restore_gap_s=args.restore_gap,
+        log_format=args.log_format,
+        use_namespaces=False if args.no_namespace else None,
     )
 
 
@@ -143,14 +123,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, ValueError) as error:
         print(f"lambda_emulator: {error}", file=sys.stderr)
         return 2
-    layer = args.layer or "none (baseline)"
-    heading = f"lambda_emulator: {args.mode}, {args.invocations} invokes at {args.memory} MB, layer {layer}"
+    layers = ", ".join(str(layer) for layer in args.layer) or "none (baseline)"
+    heading = f"lambda_emulator: {args.mode}, {args.invocations} invokes at {args.memory} MB, layers {layers}"
     print(heading, file=sys.stderr)
-    result = asyncio.run(run_session(config, args.invocations, args.payload.encode(), progress_line, args.restores))
+    try:
+        result = asyncio.run(run_session(config, args.invocations, args.payload.encode(), progress_line,
+                                         args.restores))  # fmt: skip
+    except SETUP_ERRORS as error:
+        print(f"lambda_emulator: {error}", file=sys.stderr)
+        return 2
+    except EmulatorError as error:
+        print(f"lambda_emulator: {error}", file=sys.stderr)
+        return 1
     print(summary_table(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
         print(f"records written to {args.json}")
-    ok = all(i.status == "success" for i in result.invokes) and all(r.status == "success" for r in result.restores)
-    return 0 if ok else 1
+    lines = failure_lines(result)
+    for line in lines:
+        print(f"lambda_emulator: {line}", file=sys.stderr)
+    return 1 if lines else 0

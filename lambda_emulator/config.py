@@ -8,10 +8,12 @@ from typing import Final, Literal
 
 from lambda_emulator.credentials import Identity
 from lambda_emulator.init_cpu import DEFAULT_BOOST_VCPUS, InitCpuPolicy
+from lambda_emulator.layer import MAX_LAYERS
 from lambda_emulator.modes import MODES, ON_DEMAND_INIT_TYPES, Mode, ModeRules, default_init_timeout_s, rules_for
 from lambda_emulator.runtimes import RuntimeSpec
 
 CredentialsSource = Literal["env", "container"]
+LogFormat = Literal["Text", "JSON"]
 PLACEHOLDER_IDENTITY: Final[Identity] = ("AKIAEMULATOREXAMPLE0", "emulator-secret-access-key", None)
 
 
@@ -23,6 +25,9 @@ class ConfigError(ValueError):
 class EmulatorConfig:
     runtime: RuntimeSpec
     layer: Path | None = None
+    """One layer (zip or directory); shorthand for `layers=(layer,)`."""
+    layers: tuple[Path, ...] = ()
+    """The function's layers in merge order (at most 5): extracted one over the other into /opt."""
     memory_mb: int = 128
     timeout_s: float = 3.0
     env: dict[str, str] = field(default_factory=dict)
@@ -55,6 +60,14 @@ class EmulatorConfig:
     redeliver_snapshot_telemetry: bool = False
     """SnapStart: deliver the snapshot's undelivered telemetry (init's) again at every restore after the first.
     Off by default: restores here continue the same processes, whose memory already holds it (README)."""
+    use_namespaces: bool | None = None
+    """The environment's own file system and names (isolation.py): None where the host allows it (root), True
+    required (else NamespaceUnavailable), False never (layers in a temporary folder, loopback deliveries)."""
+    shared_paths: tuple[Path, ...] = ()
+    """Host folders the environment's processes see at the same path, even under its private /tmp (a test's
+    recorder files)."""
+    log_format: LogFormat = "Text"
+    """The function's LoggingConfig LogFormat: JSON log lines become JSON records (schemas 2022-12-13 and later)."""
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -64,6 +77,10 @@ class EmulatorConfig:
     @property
     def rules(self) -> ModeRules:
         return rules_for(self.mode, self.init_type)
+
+    @property
+    def all_layers(self) -> tuple[Path, ...]:
+        return self.layers or ((self.layer,) if self.layer is not None else ())
 
     @property
     def effective_init_timeout_s(self) -> float:
@@ -93,4 +110,10 @@ def _problem(config: EmulatorConfig) -> str | None:
         return "credentials_ttl_s must be positive and restore_gap_s not negative"
     if config.timeout_s <= 0 or config.memory_mb < 128:
         return "timeout_s must be positive and memory_mb at least 128"
+    if config.layer is not None and config.layers:
+        return "give layer or layers, not both"
+    if len(config.all_layers) > MAX_LAYERS:
+        return f"{len(config.all_layers)} layers given; a function can use at most {MAX_LAYERS}"
+    if config.log_format not in ("Text", "JSON"):
+        return f"log_format must be Text or JSON, got {config.log_format!r}"
     return None

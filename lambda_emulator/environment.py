@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
@@ -27,14 +24,13 @@ from lambda_emulator.config import EmulatorConfig
 from lambda_emulator.credentials import CredentialsEndpoint, CredentialsRequest
 from lambda_emulator.errors import InitFailed
 from lambda_emulator.extensions_api import ExtensionRegistry, FunctionInfo
-from lambda_emulator.init_cpu import function_vcpus, init_cpu
 from lambda_emulator.init_phase import run_init
 from lambda_emulator.invoke import run_invoke
-from lambda_emulator.launch import Process, launch
-from lambda_emulator.layer import extension_executables, unpack_layer
+from lambda_emulator.isolation import Isolation, Paths, open_isolation
+from lambda_emulator.launch import OnLine, Process, launch
+from lambda_emulator.layer import extension_executables
 from lambda_emulator.lmi import load_generator, run_lmi_invoke
 from lambda_emulator.measurements import (
-    InitCpu,
     InitRecord,
     InvokeRecord,
     Limits,
@@ -53,7 +49,6 @@ from lambda_emulator.telemetry import TelemetryHub
 
 __all__ = ["Emulator", "EmulatorConfig"]
 
-ACCOUNT_ID: Final = "123456789012"
 RestoreHook = Callable[[], Awaitable[None] | None]
 
 
@@ -61,9 +56,8 @@ class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.rules = config.rules
-        self._tmp = tempfile.TemporaryDirectory(prefix="lambda-emulator-")
-        self.opt = Path(self._tmp.name) / "opt"
-        self.task_root = Path(self._tmp.name) / "task"
+        self.isolation: Isolation
+        """The environment's file system and names (isolation.py), made when the emulator is entered."""
         self.notifier = Notifier()
         self.sandbox: Sandbox = create_sandbox(config.memory_mb, config.use_cgroups)
         self.telemetry: TelemetryHub
@@ -81,7 +75,7 @@ class Emulator:
         self.snapshot: Snapshot | None = None
         self.shutdown_record: ShutdownRecord | None = None
         self.generation = 0
-        self.instance_id = _new_instance_id(config)
+        self.instance_id = records.instance_id(config)
         self.in_flight = 0
         self.peak_in_flight = 0
         """LMI: the most invocations in flight at once (released to a worker, not yet answered)."""
@@ -102,18 +96,30 @@ class Emulator:
 
     # -- setup and teardown ------------------------------------------------------------------------------
     async def __aenter__(self) -> Emulator:
-        self.opt.mkdir(parents=True)
-        self.task_root.mkdir(parents=True)
-        if self.config.layer is not None:
-            unpack_layer(self.config.layer, self.opt)
+        """Merge the layers and make the file system (LayerError, NamespaceUnavailable), serve the APIs."""
+        try:
+            self.isolation = await open_isolation(self.config)
+        except BaseException:
+            self.sandbox.destroy()
+            raise
+        try:
+            await self._serve()
+        except BaseException:
+            if self._session is not None:
+                await self._session.close()
+            self.sandbox.destroy()
+            await self.isolation.close()
+            raise
+        return self
+
+    async def _serve(self) -> None:
         self._session = aiohttp.ClientSession()
-        self.telemetry = TelemetryHub(self._session)
+        self.telemetry = TelemetryHub(self._session, json_logs=self.config.log_format == "JSON")
         self._new_registry()
         handlers = ApiHandlers(self.runtime, self.registry, self.telemetry, lambda: self.registry.registration_open,
-                               self.rules.schema_versions, self.credentials)  # fmt: skip
+                               self.rules.schema_versions, self.credentials, self.isolation.address)  # fmt: skip
         self._handlers = handlers
         self._runner, self.api_address = await serve(handlers)
-        return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self.shutdown_record is None and self._initialised:
@@ -128,7 +134,22 @@ class Emulator:
         if self._session is not None:
             await self._session.close()
         self.sandbox.destroy()
-        self._tmp.cleanup()
+        await self.isolation.close()
+
+    @property
+    def opt(self) -> Path:
+        """The merged layers on the host (the environment's processes see them at `paths.opt`)."""
+        return self.isolation.host_opt
+
+    @property
+    def paths(self) -> Paths:
+        """Where the environment's processes find /opt and the function's code (/var/task)."""
+        return self.isolation.paths(self.config.runtime.code_dir)
+
+    @property
+    def sandbox_address(self) -> str:
+        """What sandbox.localdomain resolves to in the environment (127.0.0.1 without a namespace)."""
+        return self.isolation.address
 
     @property
     def credentials_requests(self) -> list[CredentialsRequest]:
@@ -154,15 +175,23 @@ class Emulator:
 
     def _new_registry(self) -> None:
         names = {p.name for p in extension_executables(self.opt)}
-        info = FunctionInfo(self.config.function_name, self.config.function_version, "handler", ACCOUNT_ID)
+        info = FunctionInfo(self.config.function_name, self.config.function_version, "handler", records.ACCOUNT_ID)
         self.registry = ExtensionRegistry(names, info, self.notifier, lmi=self.rules.mode == "lmi")
         if hasattr(self, "_handlers"):
             self._handlers.registry = self.registry
 
-    async def launch(self, *args: Any, **kwargs: Any) -> Process:
-        process = await launch(*args, **kwargs)
+    async def launch(
+        self, name: str, argv: list[str], env: dict[str, str], cwd: str, on_line: OnLine, label: str = "runtime"
+    ) -> Process:
+        """Start a process of the environment: in its cgroups and its namespace, at `cwd` as seen inside."""
+        preexec, popen_cwd = self.isolation.spawn(cwd, self.sandbox.preexec(name))
+        process = await launch(name, argv, env, popen_cwd, preexec, on_line, label)
+        self.sandbox.adopt(name, process.pid)
         self._watchers.append(asyncio.create_task(self._notify_exit(process)))
         return process
+
+    async def kill_everything(self) -> None:
+        await kill_everything(self)
 
     async def _notify_exit(self, process: Process) -> None:
         await process.process.wait()
@@ -172,11 +201,11 @@ class Emulator:
         return [*self.extensions, *([self.runtime_process] if self.runtime_process else [])]
 
     def function_env(self) -> dict[str, str]:
-        return function_env(self.config, self.api_address, self.instance_id, str(self.task_root), self.credentials)
+        return function_env(self.config, self.api_address, self.instance_id, self.paths.task, self.credentials)
 
     def new_instance_id(self) -> None:
         """A restored copy has a log stream (instanceId) of its own."""
-        self.instance_id = _new_instance_id(self.config)
+        self.instance_id = records.instance_id(self.config)
 
     # -- init --------------------------------------------------------------------------------------------
     async def start(self) -> InitRecord:
@@ -189,7 +218,6 @@ class Emulator:
         return record
 
     async def _init(self, phase: str) -> InitRecord:
-        started = time.monotonic()
         self.generation += 1
         self._needs_init = False
         self._initialised = True
@@ -199,46 +227,17 @@ class Emulator:
             self.credentials.phase = "init"
         if self.rules.restores and phase == "init":
             self.telemetry.pause()  # the snapshot's init delivers nothing; every restore delivers it all
-        start = records.init_start(self, phase)
-        cpu = self._begin_init_cpu(phase, start["initializationType"])
-        self.telemetry.emit("platform.initStart", start)
         try:
-            record = await run_init(self, phase, started)
-        except InitFailed as failure:
-            record = InitRecord(phase, failure.status, _ms_since(started), error_type=failure.error_type)
-            self._end_init_cpu(record, cpu)
-            self._emit_init_end(record)
-            await kill_everything(self)
+            record = await run_init(self, phase)
+        except InitFailed:
             self._needs_init = True
-            self.inits.append(record)
             raise
-        self._end_init_cpu(record, cpu)
-        self._emit_init_end(record)
-        self.inits.append(record)
         self._pending_init = None if (self.rules.restores and phase == "init") else record
         return record
-
-    def _begin_init_cpu(self, phase: str, initialization_type: str) -> InitCpu:
-        """Init runs with the CPU of its kind (init_cpu.py), the function's own quota once it ends."""
-        config = self.config
-        cpu = init_cpu(config.init_cpu, phase, initialization_type, config.memory_mb, config.init_boost_vcpus)
-        self.sandbox.set_cpu(cpu.vcpus)
-        return cpu
-
-    def _end_init_cpu(self, record: InitRecord, cpu: InitCpu) -> None:
-        self.sandbox.set_cpu(function_vcpus(self.config.memory_mb))
-        record.cpu, record.limits = cpu, self.limits()
 
     def limits(self) -> Limits:
         """What enforces Lambda's limits here; every record carries it ("no limits" when `enforced` is false)."""
         return self.sandbox.limits(self.config.freeze)
-
-    def _emit_init_end(self, record: InitRecord) -> None:
-        self.telemetry.emit("platform.initRuntimeDone", records.init_runtime_done(self, record))
-        for agent in self.registry.agents.values():
-            self.telemetry.emit("platform.extension", records.extension(agent))
-        self.telemetry.emit("platform.initReport", records.init_report(self, record))
-        self.telemetry.close_init()
 
     async def ensure_initialised(self) -> InitRecord | None:
         async with self._init_lock:
@@ -303,13 +302,9 @@ class Emulator:
         return await load_generator(self, payloads, concurrency or self.config.concurrency, progress)
 
     def new_invocation(self, payload: bytes) -> Invocation:
-        request_id = str(uuid.uuid4())
-        deadline_ms = int((time.time() + self.config.timeout_s) * 1000)
-        arn = f"arn:aws:lambda:{self.config.region}:{ACCOUNT_ID}:function:{self.config.function_name}"
-        trace = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
         if self.credentials is not None:
             self.credentials.phase = "invoke"
-        return Invocation(request_id, payload, deadline_ms, arn, trace)
+        return records.invocation(self.config, payload)
 
     def process_figures(self) -> dict[str, ProcessRecord]:
         return {process.name: self.process_record(process.name) for process in self.all_processes()}
@@ -343,12 +338,3 @@ class Emulator:
     @property
     def stopped(self) -> bool:
         return self._needs_init
-
-
-def _new_instance_id(config: EmulatorConfig) -> str:
-    day = time.strftime("%Y/%m/%d", time.gmtime())
-    return f"{day}/{config.function_name}[{config.function_version}]{uuid.uuid4().hex}"
-
-
-def _ms_since(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 3)

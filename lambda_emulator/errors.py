@@ -17,12 +17,14 @@ class ApiError(Exception):
 
 
 class InitFailed(Exception):
-    """Init did not complete: `status` is `error` or `timeout`, with Lambda's errorType."""
+    """Init did not complete: `status` is `error` or `timeout`, with Lambda's errorType; `message` is one line
+    naming the process that failed and how (failures.py)."""
 
-    def __init__(self, status: str, error_type: str, detail: str) -> None:
-        super().__init__(f"{error_type}: {detail}")
+    def __init__(self, status: str, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
         self.status = status
         self.error_type = error_type
+        self.message = message
 
 
 class EmulatorError(Exception):

@@ -15,8 +15,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lambda_emulator import records
+from lambda_emulator import failures, records
 from lambda_emulator.errors import InitFailed
+from lambda_emulator.launch import Process
 from lambda_emulator.measurements import InitRecord, InvokeRecord, RestoreRecord
 from lambda_emulator.runtime_api import Invocation
 
@@ -29,15 +30,22 @@ class Outcome:
     status: str
     error_type: str | None = None
     reset_reason: str | None = None
+    message: str | None = None
+    """A reset: one line naming the process and what happened (failures.py)."""
+
+
+def failed_init_record(emulator: Emulator, failure: InitFailed) -> InvokeRecord:
+    """The invoke that an init (re-run at this invoke, `phase: "invoke"`) failed."""
+    init = emulator.inits[-1]
+    return InvokeRecord("", failure.status, init.duration_ms, 0, 0, 0, 0, failure.error_type, init,
+                        error_message=failure.message, output=init.output)  # fmt: skip
 
 
 async def run_invoke(emulator: Emulator, payload: bytes) -> InvokeRecord:
     try:
         init = await emulator.ensure_initialised() or emulator.take_pending_init()
     except InitFailed as failure:
-        failed_init = emulator.inits[-1]
-        duration = failed_init.duration_ms
-        return InvokeRecord("", failure.status, duration, 0, 0, 0, 0, failure.error_type, failed_init)
+        return failed_init_record(emulator, failure)
     restore = emulator.take_pending_restore()
     await emulator.thaw()
     invocation = emulator.new_invocation(payload)
@@ -69,6 +77,8 @@ async def run_invoke(emulator: Emulator, payload: bytes) -> InvokeRecord:
     emulator.telemetry.emit("platform.report", _report(emulator, invocation, record, t3, t4))
     if outcome.reset_reason is not None:
         await emulator.stop_environment(outcome.reset_reason)
+        record.error_message = outcome.message
+        record.output = failures.outputs(emulator.all_processes())
     else:
         await emulator.freeze()
     emulator.invocations.append(record)
@@ -103,10 +113,11 @@ async def _wait_runtime(emulator: Emulator, invocation: Invocation, deadline: fl
         return Outcome("error" if invocation.error_type else "success", invocation.error_type)
     crashed = _crashed(emulator)
     if crashed is None:
-        return Outcome("timeout", None, "timeout")
-    if crashed == "runtime" and emulator.sandbox.oom_kills() > oom_before:
-        return Outcome("error", "Runtime.OutOfMemory", "failure")
-    return Outcome("error", "Runtime.ExitError" if crashed == "runtime" else "Extension.Crash", "failure")
+        return Outcome("timeout", None, "timeout", _timed_out(emulator, "the runtime"))
+    if crashed is emulator.runtime_process and emulator.sandbox.oom_kills() > oom_before:
+        message = f"runtime was killed by the kernel's OOM killer at {emulator.config.memory_mb} MB"
+        return Outcome("error", "Runtime.OutOfMemory", "failure", message)
+    return await _crash(emulator, crashed)
 
 
 async def _wait_extensions(emulator: Emulator, deadline: float) -> Outcome:
@@ -120,17 +131,31 @@ async def _wait_extensions(emulator: Emulator, deadline: float) -> Outcome:
         invocation = emulator.runtime.current
         error_type = invocation.error_type if invocation else None
         return Outcome("error" if error_type else "success", error_type)
-    if _crashed(emulator) is not None:
-        return Outcome("error", "Extension.Crash", "failure")
-    return Outcome("timeout", None, "timeout")
+    crashed = _crashed(emulator)
+    if crashed is not None:
+        return await _crash(emulator, crashed)
+    late = [
+        f"extension {a.name}" for a in agents if not (a.waiting and a.next_calls > emulator._invoke_marks.get(a.id, 0))
+    ]
+    return Outcome("timeout", None, "timeout", _timed_out(emulator, ", ".join(late)))
 
 
-def _crashed(emulator: Emulator) -> str | None:
+def _crashed(emulator: Emulator) -> Process | None:
+    """The process of the environment that died (the runtime first)."""
     if emulator.runtime_process is not None and not emulator.runtime_process.alive:
-        return "runtime"
-    if any(not p.alive for p in emulator.extensions):
-        return "extension"
-    return None
+        return emulator.runtime_process
+    return next((p for p in emulator.extensions if not p.alive), None)
+
+
+async def _crash(emulator: Emulator, process: Process) -> Outcome:
+    process.kill_group()  # what it started must not hold its output open
+    await process.exited()
+    kind = "Runtime.ExitError" if process is emulator.runtime_process else "Extension.Crash"
+    return Outcome("error", kind, "failure", failures.exit_message(process))
+
+
+def _timed_out(emulator: Emulator, waiting_for: str) -> str:
+    return f"the invoke timed out after {emulator.config.timeout_s:g} s waiting for {waiting_for}"
 
 
 def _left(deadline: float) -> float:

@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from lambda_emulator.sandbox import Sandbox
+from typing import Any
 
 OnLine = Callable[[str], None]
+
+
+class LaunchError(Exception):
+    """The process could not be started (exec failed: no such file, not executable, bad interpreter...)."""
 
 
 @dataclass(slots=True)
@@ -59,23 +62,26 @@ async def launch(
     name: str,
     argv: Sequence[str],
     env: Mapping[str, str],
-    cwd: Path,
-    sandbox: Sandbox,
+    cwd: str | None,
+    preexec: Callable[[], Any] | None,
     on_line: OnLine,
     label: str = "runtime",
 ) -> Process:
-    process = await asyncio.create_subprocess_exec(
-        *argv,
-        env=dict(env),
-        cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,  # its own process group: freeze and kill reach its children too
-        preexec_fn=sandbox.preexec(name),
-        limit=1024 * 1024,
-    )
-    sandbox.adopt(name, process.pid)
+    """Start one process of the environment; `preexec` runs in the child before exec (cgroups, namespace)."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            env=dict(env),
+            cwd=cwd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # its own process group: freeze and kill reach its children too
+            preexec_fn=preexec,
+            limit=1024 * 1024,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise LaunchError(f"{argv[0]} could not be started: {error}") from None
     launched = Process(name, process, label)
     for stream in (process.stdout, process.stderr):
         assert stream is not None

@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from lambda_emulator import records
+from lambda_emulator import failures, records
 from lambda_emulator.errors import InitFailed
+from lambda_emulator.invoke import failed_init_record
 from lambda_emulator.measurements import InitRecord, InvokeRecord
 from lambda_emulator.runtime_api import Invocation
 
@@ -30,8 +31,7 @@ async def run_lmi_invoke(emulator: Emulator, payload: bytes) -> InvokeRecord:
     try:
         init = await emulator.ensure_initialised() or emulator.take_pending_init()
     except InitFailed as failure:
-        failed = emulator.inits[-1]
-        return InvokeRecord("", failure.status, failed.duration_ms, 0, 0, 0, 0, failure.error_type, failed)
+        return failed_init_record(emulator, failure)
     generation, runtime = emulator.generation, emulator.runtime
     timeout_s = emulator.config.timeout_s
     if not await emulator.notifier.wait_until(lambda: runtime.idle_workers > 0 or _failed(emulator), timeout_s):
@@ -68,8 +68,13 @@ async def run_lmi_invoke(emulator: Emulator, payload: bytes) -> InvokeRecord:
     )
     emulator.telemetry.emit("platform.report", report(invocation, record, t0))
     emulator.invocations.append(record)
+    if status == "timeout":
+        record.error_message = f"the invoke timed out after {timeout_s:g} s waiting for the runtime"
     if crash:
+        dead = next((p for p in emulator.all_processes() if not p.alive), None)
         await emulator.reset("failure", generation)
+        record.error_message = failures.exit_message(dead) if dead is not None else None
+        record.output = failures.outputs(emulator.all_processes())
     return record
 
 

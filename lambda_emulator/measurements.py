@@ -54,6 +54,10 @@ class InitRecord:
     """Each process's CPU time and peak memory when init ended."""
     cpu: InitCpu | None = None
     limits: Limits | None = None
+    error_message: str | None = None
+    """A failed init: one line naming the process and its error (failures.py)."""
+    output: dict[str, list[str]] = field(default_factory=dict)
+    """A failed init: each process's last lines of output (bounded)."""
 
 
 @dataclass(slots=True)
@@ -93,6 +97,10 @@ class InvokeRecord:
     started_at: float = 0.0
     ended_at: float = 0.0
     """Monotonic seconds: the event released, and the invoke done (LMI: response sent), to measure overlap."""
+    error_message: str | None = None
+    """A crash, timeout or failed init: one line naming the process and its error (failures.py)."""
+    output: dict[str, list[str]] = field(default_factory=dict)
+    """After a crash or timeout: each process's last lines of output (bounded)."""
 
 
 @dataclass(slots=True)
@@ -124,6 +132,7 @@ class SessionResult:
     invokes: list[InvokeRecord]
     shutdown: ShutdownRecord
     extension_output: dict[str, list[str]] = field(default_factory=dict)
+    """Each process's last lines of output (the last environment's extensions and runtime; bounded)."""
     mode: str = "on-demand"
     restores: list[RestoreRecord] = field(default_factory=list)
     concurrency: int = 1
@@ -131,10 +140,22 @@ class SessionResult:
     wall_s: float = 0.0
     """Wall-clock seconds of the invokes (LMI: for the throughput)."""
     credentials_requests: list[CredentialsRequest] = field(default_factory=list)
+    inits: list[InitRecord] = field(default_factory=list)
+    """Every init, in order: the first, and each re-init after a failure or a reset."""
+    environment: dict[str, Any] = field(default_factory=dict)
+    """The environment's file system and names (isolation.py `describe`)."""
+    runtime_output: dict[str, list[str]] = field(default_factory=dict)
+    """The last runtime process's last lines of output (bounded)."""
+
+    @property
+    def failed_inits(self) -> list[InitRecord]:
+        return [init for init in self.inits if init.status != "success"]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
+            "environment": self.environment,
+            "inits": [to_json(i) for i in self.inits],
             "init": to_json(self.init),
             "restores": [to_json(r) for r in self.restores],
             "invokes": [to_json(i) for i in self.invokes],
@@ -143,4 +164,5 @@ class SessionResult:
             "peak_in_flight": self.peak_in_flight,
             "invokes_wall_s": round(self.wall_s, 3),
             "credentials_requests": [to_json(r) for r in self.credentials_requests],
+            "output": {**self.extension_output, **self.runtime_output},
         }

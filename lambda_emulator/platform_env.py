@@ -8,19 +8,35 @@
   and no `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` at all, wherever they came from
   (Lambda does not let a function set them; LMI RIE drops them from the customer's variables).
 - Environment credentials: the configured identity's keys, or as before the keys found in `env` or the host.
+- The JSON log format (LoggingConfig LogFormat=JSON): `AWS_LAMBDA_LOG_FORMAT=JSON`, as Lambda sets it.
+- Extensions get the function's variables but the runtime-only ones and every `_`-prefixed key (§5.4).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Final
 
 from lambda_emulator import credentials
 from lambda_emulator.config import PLACEHOLDER_IDENTITY, EmulatorConfig
 from lambda_emulator.credentials import CredentialsEndpoint, Identity
-from lambda_emulator.layer import function_environment
 
 KEY_VARIABLES: Final = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY")
+# Runtime-specific variables that extensions do not get; every key starting with "_" is dropped too.
+RUNTIME_ONLY: Final = frozenset(
+    {
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_XRAY_CONTEXT_MISSING",
+        "AWS_XRAY_DAEMON_ADDRESS",
+        "LAMBDA_RUNTIME_DIR",
+        "LAMBDA_TASK_ROOT",
+        "AWS_LAMBDA_MAX_CONCURRENCY",  # LMI RIE sets it for the runtime only (getRuntimeOnlyEnvVars)
+    }
+)
+PASSED_THROUGH: Final = ("PATH", "LANG", "HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 def function_env(
@@ -41,7 +57,9 @@ def function_env(
         platform["AWS_LAMBDA_LOG_STREAM_NAME"] = instance_id
     if config.mode == "lmi":
         platform["AWS_LAMBDA_MAX_CONCURRENCY"] = str(config.concurrency)
-    platform.update(config.runtime.environment())
+    if config.log_format == "JSON":
+        platform["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+    platform.update(config.runtime.environment(task_root))
     env = function_environment(config.env, platform)
     if endpoint is not None:
         for name in KEY_VARIABLES:
@@ -67,3 +85,17 @@ def identity_for(config: EmulatorConfig) -> Identity:
         if source.get("AWS_ACCESS_KEY_ID") and source.get("AWS_SECRET_ACCESS_KEY"):
             return source["AWS_ACCESS_KEY_ID"], source["AWS_SECRET_ACCESS_KEY"], source.get("AWS_SESSION_TOKEN")
     return PLACEHOLDER_IDENTITY
+
+
+def function_environment(
+    user_env: Mapping[str, str], platform_env: Mapping[str, str], host_env: Mapping[str, str] = os.environ
+) -> dict[str, str]:
+    env = {k: host_env[k] for k in PASSED_THROUGH if k in host_env}
+    env.update(platform_env)
+    env.update(user_env)
+    env.setdefault("TZ", "UTC")
+    return env
+
+
+def extension_environment(function_env: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in function_env.items() if k not in RUNTIME_ONLY and not k.startswith("_")}

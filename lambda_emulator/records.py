@@ -7,6 +7,8 @@ extension reads it under schema 2025-01-29; its value here is a placeholder) and
 
 from __future__ import annotations
 
+import time
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -16,9 +18,25 @@ from lambda_emulator.runtime_api import Invocation
 from lambda_emulator.telemetry import iso
 
 if TYPE_CHECKING:
+    from lambda_emulator.config import EmulatorConfig
     from lambda_emulator.environment import Emulator
 
 LMI_HOST_GROUP: Final = "lambda-emulator-host-group"
+ACCOUNT_ID: Final = "123456789012"
+
+
+def instance_id(config: EmulatorConfig) -> str:
+    """A log stream name (what Lambda sends as instanceId): date, function[version], a random id."""
+    day = time.strftime("%Y/%m/%d", time.gmtime())
+    return f"{day}/{config.function_name}[{config.function_version}]{uuid.uuid4().hex}"
+
+
+def invocation(config: EmulatorConfig, payload: bytes) -> Invocation:
+    """A new invocation: its request id, deadline, function ARN and X-Ray trace header."""
+    deadline_ms = int((time.time() + config.timeout_s) * 1000)
+    arn = f"arn:aws:lambda:{config.region}:{ACCOUNT_ID}:function:{config.function_name}"
+    trace = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
+    return Invocation(str(uuid.uuid4()), payload, deadline_ms, arn, trace)
 
 
 def init_start(emulator: Emulator, phase: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ SANDBOX_HOSTS: Final = frozenset({"sandbox.localdomain", "sandbox"})
 BUFFERING: Final = {"maxItems": (1000, 10_000, 1000), "maxBytes": (262_144, 1_048_576, 262_144),
                     "timeoutMs": (25, 30_000, 1000)}  # fmt: skip
 ID: Final = "Lambda-Extension-Identifier"
+VALID_ERROR_TYPE: Final = re.compile(r"(Runtime|Function)\.[A-Z][a-zA-Z]+")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -41,6 +43,8 @@ class ApiHandlers:
     schema_versions: frozenset[str] = ALL_SCHEMAS
     credentials: CredentialsEndpoint | None = None
     """Served only when the environment gets container credentials."""
+    sandbox_address: str = "127.0.0.1"
+    """Where `sandbox.localdomain` resolves inside the environment: telemetry is delivered there."""
 
     def table(self) -> list[tuple[str, str, Handler]]:
         return [
@@ -76,8 +80,7 @@ class ApiHandlers:
         return _json(202, {"status": "OK"})
 
     async def runtime_init_error(self, request: web.Request) -> web.Response:
-        error_type = request.headers.get("Lambda-Runtime-Function-Error-Type", "Runtime.Unknown")
-        self.runtime.report_init_error(error_type, await request.read())
+        self.runtime.report_init_error(_runtime_error_type(request), await request.read())
         return _json(202, {"status": "OK"})
 
     async def runtime_restore_next(self, request: web.Request) -> web.Response:
@@ -121,7 +124,8 @@ class ApiHandlers:
         agent = self.registry.agent(request.headers.get(ID))
         if not self.subscription_open():
             raise ApiError(403, "Telemetry.SubscriptionClosed", "Telemetry API subscription is closed")
-        subscription = parse_subscription(agent.name, await request.read(), self.schema_versions)
+        body = await request.read()
+        subscription = parse_subscription(agent.name, body, self.schema_versions, self.sandbox_address)
         self.telemetry.subscribe(subscription)
         record = {"name": agent.name, "state": "Subscribed", "types": sorted(subscription.types)}
         self.telemetry.emit("platform.telemetrySubscription", record)
@@ -133,15 +137,19 @@ class ApiHandlers:
 
 
 def _runtime_error_type(request: web.Request) -> str:
-    """RIE keeps a `Runtime.`/`Function.` error type and maps anything else to `Function.Unknown`
-    (`Runtime.Unknown` when the header is missing)."""
+    """The error type of /runtime/init/error, /invocation/{id}/error and /restore/error as RIE keeps it
+    (`fatalerror.GetValidRuntimeOrFunctionErrorType`): one that contains `Runtime.Xxx` or `Function.Xxx` is kept;
+    else `Function.Unknown` if it starts with `Function.`, else `Runtime.Unknown` (an exception's class name
+    such as `RuntimeError` too)."""
     error_type = request.headers.get("Lambda-Runtime-Function-Error-Type", "")
-    if not error_type.startswith(("Runtime.", "Function.")):
-        error_type = "Function.Unknown" if error_type else "Runtime.Unknown"
-    return error_type
+    if VALID_ERROR_TYPE.search(error_type):
+        return error_type
+    return "Function.Unknown" if error_type.startswith("Function.") else "Runtime.Unknown"
 
 
-def parse_subscription(name: str, body: bytes, schema_versions: frozenset[str] = ALL_SCHEMAS) -> Subscription:
+def parse_subscription(
+    name: str, body: bytes, schema_versions: frozenset[str] = ALL_SCHEMAS, sandbox_address: str = "127.0.0.1"
+) -> Subscription:
     """Validate a PUT /telemetry body; raise 400 ValidationError naming every problem."""
     try:
         request: Any = orjson.loads(body)
@@ -150,13 +158,14 @@ def parse_subscription(name: str, body: bytes, schema_versions: frozenset[str] =
     if not isinstance(request, dict):
         raise ApiError(400, "ValidationError", "the body must be a JSON object")
     problems: list[str] = []
-    if request.get("schemaVersion") not in schema_versions:
+    schema = request.get("schemaVersion")
+    if not isinstance(schema, str) or schema not in schema_versions:
         problems.append(f"schemaVersion must be one of {sorted(schema_versions)}")
     types = request.get("types")
-    if not isinstance(types, list) or not types or not set(types) <= TYPES:
+    if not isinstance(types, list) or not types or not all(isinstance(t, str) and t in TYPES for t in types):
         problems.append("types should not be empty and may hold platform, function, extension")
     destination = request.get("destination")
-    url = _destination_url(destination if isinstance(destination, dict) else {}, problems)
+    url, host = _destination(destination if isinstance(destination, dict) else {}, problems, sandbox_address)
     buffering = request.get("buffering") or {}
     values = {}
     for key, (low, high, default) in BUFFERING.items():
@@ -173,24 +182,33 @@ def parse_subscription(name: str, body: bytes, schema_versions: frozenset[str] =
         max_items=values["maxItems"],
         max_bytes=values["maxBytes"],
         timeout_s=values["timeoutMs"] / 1000,
+        schema=str(schema),
+        host=host,
     )
 
 
-def _destination_url(destination: dict[str, Any], problems: list[str]) -> str:
+def _destination(destination: dict[str, Any], problems: list[str], sandbox_address: str) -> tuple[str, str]:
+    """(the URL deliveries go to, their Host header): sandbox.localdomain and sandbox are the execution
+    environment itself, reached at its own address."""
     if destination.get("protocol") != "HTTP":
         problems.append("destination.protocol must be HTTP (TCP is not emulated)")
-        return ""
-    parts = urlsplit(str(destination.get("URI", "")))
+        return "", ""
+    try:
+        parts = urlsplit(str(destination.get("URI", "")))
+        port = parts.port
+    except ValueError:
+        problems.append("destination.URI is not a valid URI")
+        return "", ""
     if parts.scheme != "http" or parts.hostname not in SANDBOX_HOSTS:
         problems.append("destination.URI must be http://sandbox.localdomain:PORT[/PATH]")
-        return ""
-    if parts.port is None:
+        return "", ""
+    if port is None:
         problems.append("URI port is not provided")
-        return ""
-    if parts.port == 9001:
+        return "", ""
+    if port == 9001:
         problems.append("URI port 9001 is reserved")
-    # sandbox.localdomain and sandbox are the execution environment itself: loopback here.
-    return f"http://127.0.0.1:{parts.port}{parts.path or '/'}"
+    query = f"?{parts.query}" if parts.query else ""
+    return f"http://{sandbox_address}:{port}{parts.path or '/'}{query}", f"{parts.hostname}:{port}"
 
 
 def build_app(handlers: ApiHandlers) -> web.Application:

@@ -10,6 +10,8 @@ The answer is {"ok": true, "echo": <echo>, "worker": <pid of the worker that ser
 Like the managed runtimes it also follows the platform's modes:
 - AWS_LAMBDA_MAX_CONCURRENCY=N (Lambda Managed Instances): N worker processes, forked after init, each polling
   /next, as awslambdaric does for Python on LMI; a worker that crashes leaves the others serving.
+- AWS_LAMBDA_LOG_FORMAT=JSON (LoggingConfig LogFormat=JSON): each log line is a JSON object with `timestamp`,
+  `level`, `requestId` and `message`, as the managed runtimes write them.
 - AWS_LAMBDA_INITIALIZATION_TYPE=snap-start: after init it waits on GET /runtime/restore/next, then runs its
   "after-restore hook" (prints a line; with SIM_RESTORE_ERROR=<type> it reports that error through
   /runtime/restore/error and exits 65, as awslambdaric does when a hook raises).
@@ -25,6 +27,18 @@ from typing import Any, NoReturn
 
 RUNTIME = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/"
 BASE = RUNTIME + "invocation/"
+JSON_LOGS = os.environ.get("AWS_LAMBDA_LOG_FORMAT") == "JSON"
+
+
+def log(message: str, request_id: str | None = None) -> None:
+    if not JSON_LOGS:
+        print(message)
+        return
+    moment = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+    line: dict[str, Any] = {"timestamp": moment, "level": "INFO", "message": message}
+    if request_id:
+        line["requestId"] = request_id
+    print(json.dumps(line))
 
 
 def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> None:
@@ -33,9 +47,9 @@ def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         response.read()
 
 
-def handle(event: dict[str, Any]) -> dict[str, Any]:
+def handle(event: dict[str, Any], request_id: str) -> dict[str, Any]:
     for number in range(int(event.get("log_lines", 0))):
-        print("log line", number, "of the simulated function")
+        log(f"log line {number} of the simulated function", request_id)
     if event.get("allocate_mb"):
         block = bytearray(int(event["allocate_mb"]) * 1024 * 1024)
         for i in range(0, len(block), 4096):
@@ -77,13 +91,13 @@ def serve() -> NoReturn:
                 body = json.dumps({"errorMessage": "simulated", "errorType": event["error"]}).encode()
                 post(BASE + request_id + "/error", body, {"Lambda-Runtime-Function-Error-Type": event["error"]})
             else:
-                post(BASE + request_id + "/response", json.dumps(handle(event)).encode())
+                post(BASE + request_id + "/response", json.dumps(handle(event, request_id)).encode())
         except urllib.error.HTTPError as refused:  # e.g. 410 after an LMI timeout: the loop goes on, as awslambdaric's
             print("answer refused:", refused.code, refused.read().decode(), flush=True)
 
 
 def main() -> None:
-    print("simulated runtime started")
+    log("simulated runtime started")
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
         restore_hooks()
     workers = int(os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY", "0"))

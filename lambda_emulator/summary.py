@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from lambda_emulator.measurements import InitRecord, SessionResult
 
 Row = tuple[str, str]
+MAX_FAILURE_LINES = 10
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -19,8 +22,10 @@ def summary_table(result: SessionResult) -> str:
     invokes = result.invokes
     rows: list[Row] = [
         ("mode", result.mode),
+        ("environment", _environment(result.environment)),
         ("limits", _limits(result.init)),
         ("init duration (ms)", f"{result.init.duration_ms:.1f}"),
+        ("inits (ok / all)", f"{sum(i.status == 'success' for i in result.inits)} / {len(result.inits)}"),
         ("init CPU", f"{result.init.cpu.policy}, {result.init.cpu.vcpus:g} vCPU" if result.init.cpu else "-"),
         *_restore_rows(result),
         ("invokes (ok / all)", f"{sum(i.status == 'success' for i in invokes)} / {len(invokes)}"),
@@ -72,6 +77,34 @@ def _process_rows(result: SessionResult) -> list[Row]:
         state = "in time" if exit_record.exited_in_time else "KILLED at the deadline"
         rows.append((f"{name}: exit", f"code {exit_record.exit_code}, {state}"))
     return rows
+
+
+def failure_lines(result: SessionResult) -> list[str]:
+    """One line per distinct failure (init, restore, invoke), with how often it happened; [] if none."""
+    failures: Counter[str] = Counter()
+    for init in result.inits:
+        if init.status != "success":
+            failures[f"init failed ({init.error_type}): {init.error_message}"] += 1
+    for restore in result.restores:
+        if restore.status != "success":
+            failures[f"restore failed ({restore.error_type})"] += 1
+    for invoke in result.invokes:
+        failed_init = invoke.init is not None and invoke.init.status != "success"
+        if invoke.status != "success" and not failed_init:
+            what = invoke.error_message or "the function returned an error"
+            failures[f"invoke failed ({invoke.error_type or invoke.status}): {what}"] += 1
+    lines = [line if count == 1 else f"{line} [{count} times]" for line, count in failures.items()]
+    if len(lines) > MAX_FAILURE_LINES:
+        lines = [*lines[:MAX_FAILURE_LINES], f"... and {len(lines) - MAX_FAILURE_LINES} other failures (see --json)"]
+    return lines
+
+
+def _environment(environment: dict[str, Any]) -> str:
+    if not environment:
+        return "-"
+    if environment.get("namespace"):
+        return f"own mount namespace: /opt, /var/task, /tmp; sandbox.localdomain -> {environment['sandbox_address']}"
+    return f"NO NAMESPACE ({environment.get('note')}): layers at {environment.get('opt')}; telemetry to 127.0.0.1"
 
 
 def _limits(init: InitRecord) -> str:

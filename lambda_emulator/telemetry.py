@@ -4,6 +4,10 @@ Everything emitted during init is kept and replayed to each subscriber. A subscr
 JSON array when it reaches `maxItems` or `maxBytes`, or `timeoutMs` after its first event; a failed POST is
 retried with backoff, one batch in flight. When a slow subscriber's queue passes its cap the oldest events are
 dropped and a `platform.logsDropped` event says how many. Nothing is delivered while the environment is frozen.
+
+Each subscriber gets the records of its own `schemaVersion` (schemas.py). With the JSON log format a log line
+that is a JSON object becomes that object (schemas 2022-12-13 and later). A POST goes to the environment's
+address with `Host` as subscribed (`sandbox.localdomain:PORT`; what real Lambda sends is UNCONFIRMED).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from typing import Any, Final
 
 import aiohttp
 import orjson
+
+from lambda_emulator.schemas import NEWEST, shaped
 
 DROP_REASON: Final = "Some logs were dropped because the downstream consumer is slower than the logs production rate"
 POST_TIMEOUT_S: Final = 30.0
@@ -44,6 +50,9 @@ class Subscription:
     max_items: int
     max_bytes: int
     timeout_s: float
+    schema: str = NEWEST
+    host: str = ""
+    """The `Host` header of each delivery (the subscribed URI's host and port)."""
 
 
 @dataclass(slots=True)
@@ -60,33 +69,52 @@ class Subscriber:
     task: asyncio.Task[None] | None = None
 
 
+Emitted = tuple[dict[str, Any], str | None]
+"""An event in the newest shape, and a log record's line as written (for 2022-07-01 subscribers)."""
+
+
 class TelemetryHub:
-    def __init__(self, session: aiohttp.ClientSession, queue_cap_bytes: int = QUEUE_CAP_BYTES) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, queue_cap_bytes: int = QUEUE_CAP_BYTES, json_logs: bool = False
+    ) -> None:
         self._session = session
         self._queue_cap = queue_cap_bytes
-        self._init_backlog: list[dict[str, Any]] | None = []
+        self._json_logs = json_logs
+        self._init_backlog: list[Emitted] | None = []
         self._subscribers: list[Subscriber] = []
         self._running = asyncio.Event()
         self._running.set()
         self.emitted: list[dict[str, Any]] = []
-        """Every event emitted, for tests and measurements."""
+        """Every event emitted (newest schema), for tests and measurements."""
 
-    def emit(self, event_type: str, record: object) -> dict[str, Any]:
+    def emit(self, event_type: str, record: object, line: str | None = None) -> dict[str, Any]:
         event = {"time": now_iso(), "type": event_type, "record": record}
         self.emitted.append(event)
         if self._init_backlog is not None:
-            self._init_backlog.append(event)
+            self._init_backlog.append((event, line))
+        encoded: dict[str, bytes] = {}
         for subscriber in self._subscribers:
             if category(event_type) in subscriber.subscription.types:
-                self._enqueue(subscriber, event)
+                self._enqueue(subscriber, event, line, encoded)
         return event
+
+    def emit_log(self, kind: str, line: str) -> None:
+        """One line a process wrote: a `function` or `extension` record."""
+        record: object = line
+        if self._json_logs and line.lstrip().startswith("{"):
+            try:
+                parsed = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                parsed = None
+            record = parsed if isinstance(parsed, dict) else line
+        self.emit(kind, record, line)
 
     def subscribe(self, subscription: Subscription) -> None:
         subscriber = Subscriber(subscription)
         self._subscribers.append(subscriber)
-        for event in self._init_backlog or ():
+        for event, line in self._init_backlog or ():
             if category(event["type"]) in subscription.types:
-                self._enqueue(subscriber, event)
+                self._enqueue(subscriber, event, line, {})
         if not subscriber.queue:
             subscriber.idle.set()
         subscriber.task = asyncio.create_task(self._deliver_loop(subscriber))
@@ -138,8 +166,14 @@ class TelemetryHub:
                 for encoded in events:
                     self._append(subscriber, encoded)
 
-    def _enqueue(self, subscriber: Subscriber, event: dict[str, Any]) -> None:
-        self._append(subscriber, orjson.dumps(event))
+    def _enqueue(
+        self, subscriber: Subscriber, event: dict[str, Any], line: str | None, encoded: dict[str, bytes]
+    ) -> None:
+        """Queue `event` in the subscriber's schema (`encoded` caches each schema's bytes of this event)."""
+        schema = subscriber.subscription.schema
+        if schema not in encoded:
+            encoded[schema] = orjson.dumps(shaped(event, line, schema))
+        self._append(subscriber, encoded[schema])
 
     def _append(self, subscriber: Subscriber, encoded: bytes) -> None:
         subscriber.queue.append((encoded, len(encoded)))
@@ -213,7 +247,7 @@ class TelemetryHub:
                 async with self._session.post(
                     subscriber.subscription.url,
                     data=body,
-                    headers={"Content-Type": "application/json"},
+                    headers=_headers(subscriber.subscription),
                     timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S),
                 ) as response:
                     await response.read()
@@ -223,3 +257,10 @@ class TelemetryHub:
                 pass
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 1.0)
+
+
+def _headers(subscription: Subscription) -> dict[str, str]:
+    headers = {"Content-Type": "application/json"}
+    if subscription.host:
+        headers["Host"] = subscription.host
+    return headers

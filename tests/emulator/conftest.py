@@ -9,14 +9,17 @@ import pytest
 
 from lambda_emulator.cgroups.host import probe
 from lambda_emulator.cgroups.stale import groups_of
+from lambda_emulator.isolation import OPEN_ROOTS
 
 
 @pytest.fixture(scope="session", autouse=True)
 def no_cgroup_left_behind() -> Iterator[None]:
-    """After every test of the session (passed or failed), no group of this process may remain."""
+    """After every test of the session (passed or failed), no group and no environment of this process may
+    remain."""
     yield
     left = groups_of(probe(), os.getpid())
     assert not left, f"cgroups left behind by this test session: {[str(p) for p in left]}"
+    assert not OPEN_ROOTS, f"environments never closed by this test session: {sorted(map(str, OPEN_ROOTS))}"
 
 
 @pytest.fixture

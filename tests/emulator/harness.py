@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from lambda_emulator.environment import EmulatorConfig
 from lambda_emulator.runtimes import SimulatedRuntime
@@ -19,6 +22,10 @@ from lambda_emulator.runtimes import SimulatedRuntime
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
 FIXTURES = HERE / "fixtures"
+SAMPLE_LAYER = HERE / "layers" / "sample-telemetry-layer"
+"""An extension written as AWS's published Python sample is (its launcher runs python3 /opt/<name>/...)."""
+SAMPLE = "sample_telemetry_extension"
+FS_PROBE = HERE / "handlers" / "fs_probe.py"
 
 
 def minimal_layer(tmp_path: Path) -> Path:
@@ -28,11 +35,48 @@ def minimal_layer(tmp_path: Path) -> Path:
     return layer
 
 
+def zip_layer(folder: Path, archive: Path, extra: dict[str, str] | None = None) -> Path:
+    """A layer zip as one is published: `folder`'s files with their modes, plus `extra` {path: text}."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                info = zipfile.ZipInfo(str(path.relative_to(folder)))
+                info.external_attr = (path.stat().st_mode & 0xFFFF) << 16
+                out.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+        for name, text in (extra or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o100644 << 16
+            out.writestr(info, text)
+    return archive
+
+
+@contextlib.asynccontextmanager
+async def dispatch_receiver() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
+    """A server on the host's loopback where the sample extension dispatches what it received: (its URL, the
+    batches received, in order)."""
+    batches: list[dict[str, Any]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        batches.append(await request.json())
+        return web.Response(status=200)
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/", receive)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield f"http://127.0.0.1:{server.port}/", batches
+    finally:
+        await server.close()
+
+
 def environment(
     tmp_path: Path, behaviour: str = "normal", extra_env: dict[str, str] | None = None, **overrides: Any
 ) -> tuple[EmulatorConfig, Path]:
-    """A config running the minimal extension (MINIMAL_MODE=`behaviour`) and the simulated runtime with cgroups:
-    these tests fail, never skip, without them. `overrides` are EmulatorConfig settings."""
+    """A config running the minimal extension (MINIMAL_MODE=`behaviour`) and the simulated runtime with cgroups and
+    the environment's own namespace: these tests fail, never skip, without them. The extension writes what it
+    saw to `out`, in `tmp_path`, which the environment shares with the host. `overrides` are EmulatorConfig
+    settings."""
     out = tmp_path / "minimal.jsonl"
     settings: dict[str, Any] = {
         "runtime": SimulatedRuntime(),
@@ -40,6 +84,8 @@ def environment(
         "memory_mb": 1769,
         "env": {"MINIMAL_OUT": str(out), "MINIMAL_MODE": behaviour, **(extra_env or {})},
         "use_cgroups": True,
+        "use_namespaces": True,
+        "shared_paths": (tmp_path,),
     }
     settings.update(overrides)
     return EmulatorConfig(**settings), out

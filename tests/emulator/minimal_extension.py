@@ -2,11 +2,16 @@
 """A minimal external extension, stdlib only (no telemetry_ext): it records what it is sent.
 
 Environment: MINIMAL_OUT (a file: one JSON line per lifecycle event or telemetry batch),
-MINIMAL_MODE ("normal"; "ignore-shutdown": never exits; "busy": spins a CPU loop in a thread; "crash-on-invoke"),
+MINIMAL_MODE ("normal"; "ignore-shutdown": never exits; "busy": spins a CPU loop in a thread; "crash-on-invoke";
+"crash-at-init-once": exits 3 with a line on stderr the first time, /tmp/minimal-crashed says it did;
+"init-error": reports Extension.ConfigInvalid to /extension/init/error, then exits 1; "no-next": never calls
+/next),
 MINIMAL_EVENTS (registered events, comma-separated; default INVOKE,SHUTDOWN),
 MINIMAL_SCHEMA (Telemetry API schemaVersion; default 2022-12-13),
 MINIMAL_PROBE (host:port: a TCP connection opened at init and tried again at every event, to see it cut),
 MINIMAL_CREDENTIALS ("1": fetch container credentials at init and at every event).
+Its listener binds to what sandbox.localdomain resolves to (127.0.0.1 where the name does not resolve), as a
+published extension binds to that name; it records where it listens and each delivery's Host header.
 """
 
 import http.server
@@ -57,6 +62,7 @@ class Listener(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.send_response(200)
         self.end_headers()
+        record("telemetry_host", self.headers["Host"])
         record("telemetry", json.loads(body))
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -92,8 +98,23 @@ def probe(connection: socket.socket | None) -> socket.socket | None:
         return socket.create_connection(PROBE)
 
 
+def fail_at_init(ident: dict[str, str]) -> None:
+    """The init failures of MINIMAL_MODE."""
+    if MODE == "init-error":
+        body = {"errorMessage": "MINIMAL_SETTING must be set", "errorType": "Extension.ConfigInvalid"}
+        headers = {**ident, "Lambda-Extension-Function-Error-Type": "Extension.ConfigInvalid"}
+        call("POST", "/2020-01-01/extension/init/error", json.dumps(body).encode(), headers)
+        sys.exit(1)
+    if MODE == "no-next":
+        time.sleep(3600)
+
+
 def main() -> None:
     record("env", {name: os.environ.get(name) for name in SEEN_VARIABLES})
+    if MODE == "crash-at-init-once" and not os.path.exists("/tmp/minimal-crashed"):
+        open("/tmp/minimal-crashed", "w").close()
+        print("minimal: the configuration is not there yet", file=sys.stderr, flush=True)
+        sys.exit(3)
     try:
         headers, _ = call(
             "POST",
@@ -105,10 +126,14 @@ def main() -> None:
         record("register_error", {"status": refused.code, "body": json.loads(refused.read())})
         sys.exit(1)
     ident = {"Lambda-Extension-Identifier": headers["Lambda-Extension-Identifier"]}
-    with socket.socket() as free:
-        free.bind(("127.0.0.1", 0))
-        port = free.getsockname()[1]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Listener)
+    fail_at_init(ident)
+    try:
+        address = socket.gethostbyname("sandbox.localdomain")
+    except OSError:
+        address = "127.0.0.1"
+    server = http.server.ThreadingHTTPServer((address, 0), Listener)
+    port = server.server_address[1]
+    record("listening", {"address": address, "port": port})
     threading.Thread(target=server.serve_forever, daemon=True).start()
     subscription = {
         "schemaVersion": SCHEMA,

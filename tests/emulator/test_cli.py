@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
 from lambda_emulator.cli import main
+from tests.emulator.harness import REPO
 
 pytestmark = pytest.mark.integration
 Capture = pytest.CaptureFixture[str]
@@ -61,3 +64,17 @@ def test_a_bad_combination_is_one_clear_line(options: list[str], named: str, cap
     assert main(["run", *options]) == 2
     error = capsys.readouterr().err.strip()
     assert named in error and "\n" not in error and "Traceback" not in error
+
+
+def test_without_the_privilege_it_runs_as_before_and_says_so_once(tmp_path: Path) -> None:
+    # GIVEN a run without CAP_SYS_ADMIN (root with an empty capability bounding set, as a run without root)
+    records = tmp_path / "records.json"
+    command = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--", sys.executable, "-m", "lambda_emulator",
+               "run", "--invocations", "2", "--json", str(records)]  # fmt: skip
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    # THEN it runs (layers in a temporary folder, telemetry to 127.0.0.1) and says so in one line, once
+    assert completed.returncode == 0, completed.stderr
+    notes = [line for line in completed.stderr.splitlines() if "NO NAMESPACE" in line]
+    assert len(notes) == 1 and "CAP_SYS_ADMIN" in notes[0] and "Operation not permitted" in notes[0]
+    environment = orjson.loads(records.read_bytes())["environment"]
+    assert environment["namespace"] is False and environment["sandbox_address"] is None

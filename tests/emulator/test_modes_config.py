@@ -11,9 +11,8 @@ import pytest
 
 from lambda_emulator.config import ConfigError, EmulatorConfig
 from lambda_emulator.credentials import CredentialsEndpoint
-from lambda_emulator.layer import extension_environment
 from lambda_emulator.modes import default_init_timeout_s, rules_for
-from lambda_emulator.platform_env import function_env, identity_for
+from lambda_emulator.platform_env import extension_environment, function_env, identity_for
 from lambda_emulator.runtimes import SimulatedRuntime
 
 KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")

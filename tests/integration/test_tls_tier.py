@@ -54,6 +54,8 @@ def run_tls_session(tmp_path: Path, flavour: Flavour, ca_name: str, **options: A
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     result: dict[str, Any] = orjson.loads((tmp_path / "result.json").read_bytes())
+    # the execution environment's own mount namespace nests in the tier's: /opt, sandbox.localdomain
+    assert result["environment"]["namespace"], result["environment"]
     return result
 
 

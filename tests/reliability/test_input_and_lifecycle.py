@@ -16,10 +16,10 @@ from lambda_emulator.runtimes import SimulatedRuntime
 from tests.reliability.harness import report, run_case
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.layers import Flavour
+from tests.support.listening import environment_pids, listening
 from tests.support.s3 import S3Server
 
 pytestmark = pytest.mark.integration
-LISTENER = "http://127.0.0.1:9071/"
 
 
 async def test_case_07_a_long_invoke_of_25k_events_loses_none_at_the_default_settings(
@@ -77,9 +77,10 @@ async def test_case_08_bad_telemetry_input_gets_200_is_counted_and_loses_nothing
         if number != 0:
             return
         await emulator.thaw()  # the listener runs only while the environment is thawed
+        listener = f"http://{emulator.sandbox_address}:9071/"  # where sandbox.localdomain resolves inside
         async with aiohttp.ClientSession() as session:
             for body, content_type in BAD_BODIES:
-                async with session.post(LISTENER, data=body, headers={"Content-Type": content_type}) as response:
+                async with session.post(listener, data=body, headers={"Content-Type": content_type}) as response:
                     statuses.append(response.status)
         await emulator.freeze()
 
@@ -172,10 +173,12 @@ async def test_case_12_misconfiguration_fails_init_fast_naming_the_variable(
 async def test_case_13_credentials_stay_secret_keys_stay_safe_listener_stays_inside(
     flavour: Flavour, tmp_path: Path, s3_server: S3Server, fault_proxy: FaultProxy, bucket: str
 ) -> None:
-    listening: list[str] = []
+    bound: set[tuple[str, int]] = set()
+    inside: set[str] = set()
 
     async def where_it_listens(emulator: Emulator, number: int) -> None:
-        listening.extend(_listening_addresses(9071))
+        bound.update(listening(environment_pids(p.pid for p in emulator.extensions)))
+        inside.add(emulator.sandbox_address)
 
     fault_proxy.bucket_owner = "123456789012"
     settings = {"flush_interval_ms": "0", "prefix": "/../logs//./x/..", "expected_bucket_owner": "123456789012"}
@@ -187,9 +190,13 @@ async def test_case_13_credentials_stay_secret_keys_stay_safe_listener_stays_ins
     everything = b"".join(line.encode() for line in outcome.output) + b"".join(orjson.dumps(e) for e in outcome.stored)
     assert not any(secret in everything for secret in secrets)
     assert outcome.objects and all(not k.startswith("/") and ".." not in k for k in outcome.objects)
-    assert listening and set(listening) == {"127.0.0.1"}
+    # the listener is bound to the environment's own address only (what sandbox.localdomain resolves to), never
+    # to a wildcard nor to the host's shared loopback
+    (address,) = inside
+    assert address.startswith("127.") and address != "127.0.0.1"
+    assert bound == {(address, 9071)}
     assert outcome.missing() == []
-    report("13 security: secrets, keys, bind address, owner", flavour, outcome, bound_to=sorted(set(listening)))
+    report("13 security: secrets, keys, bind address, owner", flavour, outcome, bound_to=sorted(a for a, _ in bound))
 
 
 async def test_case_13_an_expected_bucket_owner_mismatch_is_a_clear_error(
@@ -201,14 +208,3 @@ async def test_case_13_an_expected_bucket_owner_mismatch_is_a_clear_error(
     errors = [line for line in outcome.output if "S3 write failed" in line]
     assert len(errors) == 1 and "AccessDenied" in errors[0] and outcome.objects == {}
     report("13 ExpectedBucketOwner mismatch", flavour, outcome, errors_logged=len(errors))
-
-
-def _listening_addresses(port: int) -> list[str]:
-    """Local addresses with a TCP socket listening on `port` (from /proc/net/tcp)."""
-    found = []
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        address, hex_port = fields[1].split(":")
-        if int(hex_port, 16) == port and fields[3] == "0A":  # 0A: LISTEN
-            found.append(".".join(str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)))
-    return found

@@ -143,6 +143,7 @@ async def _emulate(options: dict[str, Any], env: dict[str, str]) -> dict[str, An
             "shutdown_sent_at": time.time() - shutdown.duration_ms / 1000,
             "emitted": list(emulator.telemetry.emitted),
             "output": [line for p in emulator.extensions for line in p.output],
+            "environment": emulator.isolation.describe(),
         }
 
 
