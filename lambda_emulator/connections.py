@@ -66,7 +66,7 @@ def session_members(leaders: Iterable[int]) -> set[int]:
 def cut_outward(pids: set[int], api_port: int) -> CutResult:
     """Destroy every outward TCP connection of these processes (see the module docstring)."""
     result = CutResult([], [], [])
-    inodes = _socket_inodes(pids)
+    inodes = socket_inodes(pids)
     if not inodes:
         return result
     table = _tcp_table(next(iter(pids)))
@@ -112,7 +112,8 @@ def destroy(connection: Connection) -> str | None:
     return None if code == 0 else os.strerror(-code)
 
 
-def _socket_inodes(pids: Iterable[int]) -> set[int]:
+def socket_inodes(pids: Iterable[int]) -> set[int]:
+    """The inodes of every socket these processes hold open."""
     inodes = set()
     for pid in pids:
         with contextlib.suppress(OSError):

@@ -4,35 +4,20 @@ own, read from /proc (their file descriptors' socket inodes, matched in /proc/<p
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from lambda_emulator.connections import session_members as environment_pids
+from lambda_emulator.connections import socket_inodes
+
+__all__ = ["environment_pids", "listening"]
 LISTEN = "0A"
-
-
-def environment_pids(leaders: Iterable[int]) -> set[int]:
-    """Every live process in the sessions these processes lead (each environment process starts its own)."""
-    sessions, members = set(leaders), set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if os.getsid(int(entry.name)) in sessions:
-                    members.add(int(entry.name))
-    return members
 
 
 def listening(pids: Iterable[int]) -> set[tuple[str, int]]:
     """(IPv4 address, port) of each listening socket these processes hold."""
     pids = set(pids)
-    inodes = set()
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with contextlib.suppress(OSError):
-                    target = os.readlink(fd)
-                    if target.startswith("socket:["):
-                        inodes.add(int(target[8:-1]))
+    inodes = socket_inodes(pids)
     found = set()
     for line in _tcp_table(pids):
         fields = line.split()
