@@ -1,14 +1,13 @@
 """Client of the Lambda Extensions API (2020-01-01) and Telemetry API (2022-07-01): lambda-api.md §1, §2.
 
 Request bodies are built by pure functions; the wire shapes stay in TypedDicts at this edge and become
-frozen dataclasses (`Invoke`, `Shutdown`) inside.
+named tuples (`Invoke`, `Shutdown`) inside.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final, Literal, NotRequired, TypedDict
+from typing import Final, Literal, NamedTuple, NotRequired, TypedDict
 
 import orjson
 
@@ -32,14 +31,12 @@ class _NextEventWire(TypedDict):
     shutdownReason: NotRequired[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Invoke:
+class Invoke(NamedTuple):
     request_id: str
     deadline_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class Shutdown:
+class Shutdown(NamedTuple):
     reason: str
     """Lower-cased: Lambda sends `spindown`, `timeout`, `failure` (the docs print them in capitals)."""
     deadline_ms: int
@@ -48,8 +45,7 @@ class Shutdown:
 LifecycleEvent = Invoke | Shutdown
 
 
-@dataclass(frozen=True, slots=True)
-class Registration:
+class Registration(NamedTuple):
     extension_id: str
     function_name: str
     function_version: str

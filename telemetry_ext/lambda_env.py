@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Final, Literal
-from urllib.parse import urlsplit
+from typing import Final, Literal, NamedTuple
 
 from telemetry_ext.errors import ConfigError
 
@@ -31,30 +29,33 @@ TOKEN: Final = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
 TOKEN_FILE: Final = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
 
 
-@dataclass(frozen=True, slots=True)
-class EnvironmentKeys:
+class EnvironmentKeys(NamedTuple):
     """The execution role's keys as environment variables (on-demand and provisioned-concurrency functions)."""
 
-    access_key_id: str = field(repr=False)
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+    def __repr__(self) -> str:
+        return "EnvironmentKeys(...)"  # never the keys
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerEndpoint:
+class ContainerEndpoint(NamedTuple):
     """Credentials served over HTTP, refreshed before they expire (SnapStart, Lambda Managed Instances)."""
 
     url: str
-    token: str | None = field(default=None, repr=False)
+    token: str | None = None
     token_file: str | None = None
     """Read at every fetch: the file's owner may rotate the token."""
+
+    def __repr__(self) -> str:
+        return f"ContainerEndpoint(url={self.url!r}, token_file={self.token_file!r})"  # never the token
 
 
 CredentialSource = EnvironmentKeys | ContainerEndpoint
 
 
-@dataclass(frozen=True, slots=True)
-class TrustSource:
+class TrustSource(NamedTuple):
     """Where the CA certificates come from: the first variable that is set, else the system's store."""
 
     variable: str | None = None
@@ -62,8 +63,7 @@ class TrustSource:
     is_directory: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class LambdaEnv:
+class LambdaEnv(NamedTuple):
     runtime_api: str
     extension_name: str
     function_name: str
@@ -116,6 +116,8 @@ def credential_source(env: Mapping[str, str]) -> CredentialSource:
 
 def _check_container_url(variable: str, url: str) -> None:
     """As the SDKs: HTTPS anywhere, plain HTTP only to loopback or the ECS/EKS credential addresses."""
+    from urllib.parse import urlsplit  # only with a container endpoint (not at start-up on most functions)
+
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return

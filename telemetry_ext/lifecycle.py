@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import os
 import time
-from dataclasses import dataclass
 from typing import Final, Protocol
 
 from telemetry_ext.config import Config
@@ -33,7 +32,7 @@ from telemetry_ext.lambda_api import Invoke, Shutdown
 from telemetry_ext.pipeline import flush_policy
 from telemetry_ext.pipeline.batcher import Batcher
 from telemetry_ext.pipeline.flusher import Flusher
-from telemetry_ext.pipeline.sink import S3Sink
+from telemetry_ext.pipeline.retries import Sink
 
 INIT_REPORT: Final = "platform.initReport"
 RESTORE_REPORT: Final = "platform.restoreReport"
@@ -51,13 +50,22 @@ class Clock(Protocol):
     def wall(self) -> float: ...
 
 
-@dataclass(frozen=True, slots=True)
 class SystemClock:
+    __slots__ = ()
+
     def monotonic(self) -> float:
         return time.monotonic()
 
     def wall(self) -> float:
         return time.time()
+
+
+class Output(Sink, Protocol):
+    """The S3 sink as the lifecycle drives it (`LazyS3Sink` stands for it until it is loaded)."""
+
+    def prepare(self) -> None: ...
+    def after_restore(self) -> None: ...
+    async def close(self) -> None: ...
 
 
 class Intake(Protocol):
@@ -88,7 +96,7 @@ def policy_from(config: Config) -> flush_policy.FlushPolicy:
 
 
 class Lifecycle:
-    def __init__(self, config: Config, batcher: Batcher, sink: S3Sink, clock: Clock) -> None:
+    def __init__(self, config: Config, batcher: Batcher, sink: Output, clock: Clock) -> None:
         self._policy = policy_from(config)
         self._batcher = batcher
         self._sink = sink
@@ -192,7 +200,8 @@ class Lifecycle:
             await self._flusher.wait(wait)
 
     def next_sent(self) -> None:
-        """The /next request is on the wire: start what INVOKE decided (a flush, the TLS context's thread)."""
+        """The /next request is on the wire: start what INVOKE decided (a flush; after the first INVOKE, loading the
+        S3 sink and its TLS context in a thread)."""
         if not self._after_next:
             return
         self._after_next = False

@@ -18,8 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from telemetry_ext.http import host_header
 from telemetry_ext.http.wire import CertificateError, HttpError, Stream, parse_head, read_body
@@ -33,8 +32,7 @@ CONTINUE_WAIT_S: Final = 1.0
 """How long to wait for `100 Continue` before sending the body anyway (RFC 9110 §10.1.1)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(NamedTuple):
     status: int
     headers: dict[str, str]
     body: bytes

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import urlsplit
 
 import orjson
@@ -27,14 +26,16 @@ from telemetry_ext.lambda_env import ContainerEndpoint, CredentialSource, Enviro
 REFRESH_BEFORE_S: Final = 300.0
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    access_key_id: str = field(repr=False)
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
+class Credentials(NamedTuple):
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
     expires_at: float | None = None
     """Wall-clock seconds; None: they do not expire while the environment lives."""
     fetched_at: float = 0.0
+
+    def __repr__(self) -> str:
+        return f"Credentials(expires_at={self.expires_at!r}, fetched_at={self.fetched_at!r})"  # never the keys
 
 
 class CredentialsProvider:

@@ -14,15 +14,14 @@ last write, and exits `margin` before the deadline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 DRAIN_RESERVE_S = 0.4
 """Time kept for the last write at SHUTDOWN: a few PUTs at S3's usual latency, and a retry."""
 
 
-@dataclass(frozen=True, slots=True)
-class FlushPolicy:
+class FlushPolicy(NamedTuple):
     interval_s: float
     budget_s: float
     batch_max_bytes: int
@@ -33,8 +32,7 @@ class FlushPolicy:
     shutdown_margin_s: float
 
 
-@dataclass(frozen=True, slots=True)
-class BufferState:
+class BufferState(NamedTuple):
     """What the policy needs to know of the pipeline at one moment."""
 
     buffered_events: int
@@ -75,8 +73,7 @@ def invoke_wait(policy: FlushPolicy, until_deadline_s: float) -> float:
     return max(0.0, min(policy.budget_s, until_deadline_s - policy.shutdown_margin_s))
 
 
-@dataclass(frozen=True, slots=True)
-class ShutdownPlan:
+class ShutdownPlan(NamedTuple):
     exit_at: float
     """Monotonic time to be gone by: the deadline less the margin."""
     listen_until: float

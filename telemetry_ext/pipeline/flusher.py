@@ -15,7 +15,7 @@ from typing import Final
 
 from telemetry_ext.errors import FatalSinkError, NotTriedError, RetryableSinkError
 from telemetry_ext.pipeline.batcher import Batcher
-from telemetry_ext.pipeline.sink import Sink, write_with_retries
+from telemetry_ext.pipeline.retries import Sink, write_with_retries
 
 log: Final = logging.getLogger("telemetry_ext")
 RETRY_PAUSE_S: Final = (1.0, 2.0, 5.0, 10.0, 30.0)

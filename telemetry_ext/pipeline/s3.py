@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from telemetry_ext.errors import FatalSinkError, RetryableSinkError
@@ -36,8 +35,7 @@ _FIELD: Final = re.compile(rb"<(Code|Region|Endpoint|ServerTime|Message)>([^<]{1
 _REGION_IN_HOST: Final = re.compile(r"(?:^|\.)s3[.-]([a-z]{2}(?:-[a-z]+)+-\d{1,2})\.amazonaws\.com(?:\.cn)?$")
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     connect_host: str
     port: int
     tls: bool
@@ -64,8 +62,7 @@ def endpoint_for(bucket: str, region: str, endpoint_url: str = "") -> Endpoint:
     return Endpoint(f"{bucket}.s3.{region}.{suffix}", 443, True, bucket, False)
 
 
-@dataclass(frozen=True, slots=True)
-class PutOptions:
+class PutOptions(NamedTuple):
     sse: str = ""
     sse_kms_key_id: str = ""
     expected_bucket_owner: str = ""
@@ -93,8 +90,7 @@ def put_headers(options: PutOptions, checksum_sha256: str, *, create_only: bool)
 Verdict = Literal["written", "already-there", "wrong-region", "clock-skew", "token"]
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     """What an S3 answer means for the PUT that got it."""
 
     verdict: Verdict

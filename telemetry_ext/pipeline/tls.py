@@ -26,8 +26,7 @@ import asyncio
 import base64
 import os
 import re
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from telemetry_ext.lambda_env import TrustSource
 
@@ -53,8 +52,7 @@ S3_ROOT_NAMES: Final = (
 """Subjects of the roots S3's certificates chain to (Amazon Trust Services; the Starfield root cross-signs them)."""
 
 
-@dataclass(frozen=True, slots=True)
-class TrustStore:
+class TrustStore(NamedTuple):
     path: str | None
     is_directory: bool
     origin: str
@@ -137,7 +135,7 @@ class TlsContext:
         """S3's chain did not verify against S3's roots alone: use the whole bundle. False if it already was."""
         if not self.store.s3_roots_only:
             return False
-        self._store = replace(self.store, s3_roots_only=False)
+        self._store = self.store._replace(s3_roots_only=False)
         self._building = None
         return True
 
