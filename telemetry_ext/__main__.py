@@ -11,12 +11,11 @@ def main() -> int:
     # measured). It is off until init is done; then app.py freezes what exists and turns it back on.
     gc.disable()
     import asyncio
-    import logging
 
+    from telemetry_ext import log
     from telemetry_ext.app import run
 
-    # stderr, not stdout, and never per event: whatever we print comes back to us as `extension` telemetry.
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="telemetry-ext %(levelname)s %(message)s")
+    log.route_library_logs()
     return asyncio.run(run(os.environ))
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import logging
 import signal
 import sys
 from collections.abc import Mapping
 from typing import Final
 
-from telemetry_ext import __version__
+from telemetry_ext import __version__, log
 from telemetry_ext.config import Config
 from telemetry_ext.errors import ConfigError, LambdaApiError
 from telemetry_ext.lambda_api import (
@@ -33,7 +32,6 @@ from telemetry_ext.pipeline.lazy_sink import LazyS3Sink
 from telemetry_ext.pipeline.listener import TelemetryListener
 from telemetry_ext.pipeline.ring_buffer import RingBuffer
 
-log: Final = logging.getLogger("telemetry_ext")
 SIGTERM_DRAIN_MS: Final = 1000
 
 
@@ -60,7 +58,7 @@ async def run(env: Mapping[str, str]) -> int:
 
 
 async def _serve(config: Config, api: ExtensionsApi) -> int:
-    logging.getLogger("telemetry_ext").setLevel(config.log_level.upper())
+    log.set_level(config.log_level)
     lifecycle = _assemble(config)
     listener = TelemetryListener(lifecycle.deliver, config.listener_max_body_bytes)
     try:

@@ -185,8 +185,10 @@ def summarise(samples: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, Any]:
 
 
 ROWS = (
-    ("CPU exec → exit, refused registration, median (p25–p75) (ms)", "refused_cpu_median_ms", "refused_cpu_quartiles_ms"),
-    ("CPU exec → first /next (init), median (p25–p75) (ms)", "first_next_cpu_median_ms", "first_next_cpu_quartiles_ms"),
+    ("CPU exec → exit, refused registration, median (p25-p75) (ms)", "refused_cpu_median_ms",
+     "refused_cpu_quartiles_ms"),
+    ("CPU exec → first /next (init), median (p25-p75) (ms)", "first_next_cpu_median_ms",
+     "first_next_cpu_quartiles_ms"),
     ("peak RSS at the first /next (VmHWM, mapped files included), median (MB)", "first_next_peak_rss_median_mb", None),
     ("anonymous memory at the first /next (RssAnon), median (MB)", "first_next_anon_median_mb", None),
     ("modules imported by the first /next", "modules_imported", None),
@@ -204,7 +206,7 @@ def markdown(summary: Mapping[str, Any], top: int = 14) -> str:
             cell = "-" if value is None else f"{value:g}"
             if spread and value is not None:
                 low, high = summary[flavour][spread]
-                cell += f" ({low:g}–{high:g})"
+                cell += f" ({low:g}-{high:g})"
             cells.append(cell)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     ratio = summary.get("native_over_interpreted", {})
@@ -255,7 +257,8 @@ def main() -> int:
     summary = summarise(samples)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
     context = {"commit": commit.stdout.strip(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               "rounds": args.rounds, "import rounds": args.import_rounds, "machine": f"{os.cpu_count()} cores"}  # fmt: skip
+               "rounds": args.rounds, "import rounds": args.import_rounds,
+               "machine": f"{os.cpu_count()} cores"}  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     raw = {"context": context, "summary": summary, "samples": samples}
     (args.out / "startup.json").write_text(json.dumps(raw, indent=1) + "\n")

@@ -27,9 +27,12 @@ async def bind_address(host: str) -> str:
     second. Never a wildcard: the listener must be reachable only from inside the execution environment."""
     if host in ("", "0.0.0.0", "::"):
         return LOOPBACK
+    # An ASCII name is given as bytes: a str goes through the idna codec, whose import (unicodedata, stringprep)
+    # is start-up cost, for a name that needs no encoding.
+    name = host.encode("ascii") if host.isascii() else host
     try:
-        async with asyncio.timeout(_RESOLVE_TIMEOUT_S):
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=socket.AF_INET)
+        lookup = asyncio.get_running_loop().getaddrinfo(name, None, family=socket.AF_INET)
+        infos = await asyncio.wait_for(lookup, _RESOLVE_TIMEOUT_S)
     except (OSError, TimeoutError):
         return LOOPBACK
     return str(infos[0][4][0]) if infos else LOOPBACK

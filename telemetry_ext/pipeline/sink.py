@@ -14,12 +14,12 @@ Imported when first needed (`lazy_sink.py`), not at start-up.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from telemetry_ext import log
 from telemetry_ext.awake import awake_timeout
 from telemetry_ext.config import Config
 from telemetry_ext.errors import FatalSinkError, RetryableSinkError
@@ -31,7 +31,6 @@ from telemetry_ext.pipeline.batcher import Batch, Payload
 from telemetry_ext.pipeline.credentials import CredentialsProvider
 from telemetry_ext.pipeline.tls import TlsContext
 
-log: Final = logging.getLogger("telemetry_ext")
 _CORRECTIONS: Final = 3
 """Answers acted on at once within one attempt: the bucket's region, the signing clock, a fresh token."""
 

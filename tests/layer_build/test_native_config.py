@@ -1,0 +1,77 @@
+"""Unit: the native build's Nuitka package configuration (build/nuitka-package.config.yml) against this Python's
+standard library, without building. Nuitka applies a replacement that no longer matches silently, and a module
+whose import was removed but whose name is still used fails only when that line runs: both are caught here.
+(The built binary's start-up imports are checked by tests/integration/test_startup_imports.py.)"""
+
+from __future__ import annotations
+
+import builtins
+import dis
+import importlib.util
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+import pytest
+import yaml
+
+CONFIG = Path(__file__).resolve().parents[2] / "build" / "nuitka-package.config.yml"
+ENTRIES: list[dict[str, Any]] = yaml.safe_load(CONFIG.read_text())
+ANTI_BLOAT = [(e["module-name"], rule) for e in ENTRIES for rule in e.get("anti-bloat", [])]
+
+
+def source_of(module: str) -> str:
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    return Path(spec.origin).read_text()
+
+
+def patched(module: str, rule: dict[str, Any]) -> str:
+    if "module_code" in rule:
+        return str(rule["module_code"])
+    source = source_of(module)
+    for old, new in rule.get("replacements_plain", {}).items():
+        source = source.replace(old, new)
+    return source
+
+
+def global_names(code: CodeType) -> tuple[set[str], set[str]]:
+    """(names read as globals anywhere in the module, names the module body binds)."""
+    loaded: set[str] = set()
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        for instruction in dis.get_instructions(current):
+            if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                loaded.add(str(instruction.argval))
+        stack += [const for const in current.co_consts if isinstance(const, CodeType)]
+    bound = {str(i.argval) for i in dis.get_instructions(code) if i.opname in ("STORE_NAME", "STORE_GLOBAL")}
+    return loaded, bound
+
+
+def undefined_globals(source: str, name: str) -> set[str]:
+    loaded, bound = global_names(compile(source, name, "exec"))
+    return loaded - bound - set(dir(builtins)) - {"__file__", "__name__", "__package__", "__spec__", "__path__"}
+
+
+@pytest.mark.parametrize(("module", "rule"), ANTI_BLOAT, ids=[f"{m}: {r['description'][:40]}" for m, r in ANTI_BLOAT])
+def test_every_replacement_matches_this_pythons_source_exactly_once(module: str, rule: dict[str, Any]) -> None:
+    source = source_of(module)
+    counts = {old: source.count(old) for old in rule.get("replacements_plain", {})}
+    assert {old: n for old, n in counts.items() if n != 1} == {}
+
+
+@pytest.mark.parametrize(("module", "rule"), ANTI_BLOAT, ids=[f"{m}: {r['description'][:40]}" for m, r in ANTI_BLOAT])
+def test_the_changed_module_compiles_and_uses_no_name_it_no_longer_defines(module: str, rule: dict[str, Any]) -> None:
+    original, changed = source_of(module), patched(module, rule)
+    compile(changed, module, "exec")
+    if "import *" in original:
+        return  # star imports bind names no static reading can list (asyncio's __init__); compiling is the check
+    assert undefined_globals(changed, module) - undefined_globals(original, module) == set()
+
+
+def test_pre_import_code_compiles() -> None:
+    codes = [code for e in ENTRIES for imports in e.get("implicit-imports", []) for code in imports["pre-import-code"]]
+    assert codes
+    for code in codes:
+        compile(code, "pre-import-code", "exec")
