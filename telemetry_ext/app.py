@@ -12,9 +12,8 @@ import gc
 import signal
 import sys
 from collections.abc import Mapping
-from typing import Final
 
-from telemetry_ext import __version__, log
+from telemetry_ext import TYPE_CHECKING, __version__, log
 from telemetry_ext.config import Config
 from telemetry_ext.errors import ConfigError, LambdaApiError
 from telemetry_ext.lambda_api import (
@@ -31,6 +30,9 @@ from telemetry_ext.pipeline.batcher import Batcher, Identity
 from telemetry_ext.pipeline.lazy_sink import LazyS3Sink
 from telemetry_ext.pipeline.listener import TelemetryListener
 from telemetry_ext.pipeline.ring_buffer import RingBuffer
+
+if TYPE_CHECKING:
+    from typing import Final
 
 SIGTERM_DRAIN_MS: Final = 1000
 

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NamedTuple
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import ConfigError
-from telemetry_ext.lambda_env import CredentialSource, LambdaEnv, TrustSource, credential_source, trust_source
+from telemetry_ext.lambda_env import LambdaEnv, credential_source, trust_source
+from telemetry_ext.record import Record
+
+if TYPE_CHECKING:
+    from typing import Any, Final
+
+    from telemetry_ext.lambda_env import CredentialSource, TrustSource
 
 PREFIX: Final = "TELEMETRY_EXT_"
 TELEMETRY_TYPES: Final = frozenset({"platform", "function", "extension"})
@@ -22,14 +28,15 @@ SSE_MODES: Final = ("", "AES256", "aws:kms")
 RESERVED_PORT: Final = 9001
 
 
-class Setting(NamedTuple):
+class Setting(Record):
     """One environment variable: its field, default and documented meaning (for the README table)."""
 
-    field: str
-    default: str
-    meaning: str
-    low: int | None = None
-    high: int | None = None
+    def __init__(self, field: str, default: str, meaning: str, low: int | None = None, high: int | None = None) -> None:
+        self.field = field
+        self.default = default
+        self.meaning = meaning
+        self.low = low
+        self.high = high
 
     @property
     def env(self) -> str:
@@ -71,8 +78,8 @@ _ACCOUNT: Final = r"\d{12}"
 _REGION: Final = r"[a-z]{2}(-[a-z]+)+-\d{1,2}"
 
 
-class Config(NamedTuple):
-    """Everything the extension needs to know, validated. Built only by `from_env`."""
+class Config(Record):
+    """Everything the extension needs to know, validated. Built only by `from_env` (one field per setting)."""
 
     bucket: str
     prefix: str
@@ -110,7 +117,9 @@ class Config(NamedTuple):
         _check_relations(values)
         lambda_env = LambdaEnv.from_env(env)
         values["bucket_region"] = values["bucket_region"] or lambda_env.region
-        return cls(**values, lambda_env=lambda_env, credentials=credential_source(env), trust=trust_source(env))
+        config = cls()
+        vars(config).update(values, lambda_env=lambda_env, credentials=credential_source(env), trust=trust_source(env))
+        return config
 
 
 _Parser = Callable[[Setting, str], object]

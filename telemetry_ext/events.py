@@ -16,9 +16,14 @@ so one bad element costs itself only: it is counted in `malformed`.
 from __future__ import annotations
 
 import re
-from typing import Final, NamedTuple
 
 import orjson
+
+from telemetry_ext import TYPE_CHECKING
+from telemetry_ext.record import Record
+
+if TYPE_CHECKING:
+    from typing import Final
 
 REPORT: Final = "platform.report"
 LOGS_DROPPED: Final = "platform.logsDropped"
@@ -28,7 +33,7 @@ _TOKENS: Final = rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]'
 _WHITESPACE: Final = b" \t\r\n"
 
 
-class DecodedBatch(NamedTuple):
+class DecodedBatch(Record):
     """What one POST body held.
 
     `lines`: every event that is a JSON object, as received, one line each. `malformed`: 1 when the body
@@ -38,12 +43,21 @@ class DecodedBatch(NamedTuple):
     of the first `platform.restoreStart` (a SnapStart restore), if any.
     """
 
-    lines: tuple[bytes, ...]
-    malformed: int
-    lambda_dropped_records: int
-    report_request_ids: tuple[str, ...]
-    types: frozenset[str] = frozenset()
-    restore_index: int | None = None
+    def __init__(
+        self,
+        lines: tuple[bytes, ...],
+        malformed: int,
+        lambda_dropped_records: int,
+        report_request_ids: tuple[str, ...],
+        types: frozenset[str] = frozenset(),
+        restore_index: int | None = None,
+    ) -> None:
+        self.lines = lines
+        self.malformed = malformed
+        self.lambda_dropped_records = lambda_dropped_records
+        self.report_request_ids = report_request_ids
+        self.types = types
+        self.restore_index = restore_index
 
     def split(self, index: int) -> tuple[DecodedBatch, DecodedBatch]:
         """The events before `index` and from it on, each decoded alone (rare: once per restore)."""

@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Final, Literal, NamedTuple
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import ConfigError
+from telemetry_ext.record import Record
 
-Mode = Literal["on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances"]
+if TYPE_CHECKING:
+    from typing import Final, Literal
+
+    Mode = Literal["on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances"]
+
 MODES: Final[tuple[Mode, ...]] = ("on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances")
 ECS_CREDENTIALS_HOST: Final = "169.254.170.2"
 _CONTAINER_HOSTS: Final = frozenset({"169.254.170.2", "169.254.170.23", "fd00:ec2::23", "localhost"})
@@ -29,24 +34,26 @@ TOKEN: Final = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
 TOKEN_FILE: Final = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
 
 
-class EnvironmentKeys(NamedTuple):
+class EnvironmentKeys(Record):
     """The execution role's keys as environment variables (on-demand and provisioned-concurrency functions)."""
 
-    access_key_id: str
-    secret_access_key: str
-    session_token: str | None = None
+    def __init__(self, access_key_id: str, secret_access_key: str, session_token: str | None = None) -> None:
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
+        self.session_token = session_token
 
     def __repr__(self) -> str:
         return "EnvironmentKeys(...)"  # never the keys
 
 
-class ContainerEndpoint(NamedTuple):
+class ContainerEndpoint(Record):
     """Credentials served over HTTP, refreshed before they expire (SnapStart, Lambda Managed Instances)."""
 
-    url: str
-    token: str | None = None
-    token_file: str | None = None
-    """Read at every fetch: the file's owner may rotate the token."""
+    def __init__(self, url: str, token: str | None = None, token_file: str | None = None) -> None:
+        self.url = url
+        self.token = token
+        self.token_file = token_file
+        """Read at every fetch: the file's owner may rotate the token."""
 
     def __repr__(self) -> str:
         return f"ContainerEndpoint(url={self.url!r}, token_file={self.token_file!r})"  # never the token
@@ -55,21 +62,31 @@ class ContainerEndpoint(NamedTuple):
 CredentialSource = EnvironmentKeys | ContainerEndpoint
 
 
-class TrustSource(NamedTuple):
+class TrustSource(Record):
     """Where the CA certificates come from: the first variable that is set, else the system's store."""
 
-    variable: str | None = None
-    path: str | None = None
-    is_directory: bool = False
+    def __init__(self, variable: str | None = None, path: str | None = None, is_directory: bool = False) -> None:
+        self.variable = variable
+        self.path = path
+        self.is_directory = is_directory
 
 
-class LambdaEnv(NamedTuple):
-    runtime_api: str
-    extension_name: str
-    function_name: str
-    function_version: str
-    region: str
-    mode: Mode = "on-demand"
+class LambdaEnv(Record):
+    def __init__(
+        self,
+        runtime_api: str,
+        extension_name: str,
+        function_name: str,
+        function_version: str,
+        region: str,
+        mode: Mode = "on-demand",
+    ) -> None:
+        self.runtime_api = runtime_api
+        self.extension_name = extension_name
+        self.function_name = function_name
+        self.function_version = function_version
+        self.region = region
+        self.mode = mode
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LambdaEnv:

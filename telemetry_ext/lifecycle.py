@@ -24,15 +24,38 @@ import asyncio
 import contextlib
 import os
 import time
-from typing import Final, Protocol
 
-from telemetry_ext.config import Config
-from telemetry_ext.events import DecodedBatch
-from telemetry_ext.lambda_api import Invoke, Shutdown
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.pipeline import flush_policy
-from telemetry_ext.pipeline.batcher import Batcher
 from telemetry_ext.pipeline.flusher import Flusher
-from telemetry_ext.pipeline.retries import Sink
+
+if TYPE_CHECKING:
+    from typing import Final, Protocol
+
+    from telemetry_ext.config import Config
+    from telemetry_ext.events import DecodedBatch
+    from telemetry_ext.lambda_api import Invoke, Shutdown
+    from telemetry_ext.pipeline.batcher import Batcher
+    from telemetry_ext.pipeline.retries import Sink
+
+    class Clock(Protocol):
+        def monotonic(self) -> float: ...
+        def wall(self) -> float: ...
+
+    class Output(Sink, Protocol):
+        """The S3 sink as the lifecycle drives it (`LazyS3Sink` stands for it until it is loaded)."""
+
+        def prepare(self) -> None: ...
+        def after_restore(self) -> None: ...
+        async def close(self) -> None: ...
+
+    class Intake(Protocol):
+        """The listener, as SHUTDOWN sees it."""
+
+        @property
+        def in_flight(self) -> int: ...
+        async def stop(self, timeout_s: float) -> None: ...
+
 
 INIT_REPORT: Final = "platform.initReport"
 RESTORE_REPORT: Final = "platform.restoreReport"
@@ -45,11 +68,6 @@ RESTORE_EVENT_WAIT_S: Final = 1.0
 """SnapStart: how long after the first INVOKE a restore event may take before the INVOKE marks the restore."""
 
 
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-    def wall(self) -> float: ...
-
-
 class SystemClock:
     __slots__ = ()
 
@@ -58,22 +76,6 @@ class SystemClock:
 
     def wall(self) -> float:
         return time.time()
-
-
-class Output(Sink, Protocol):
-    """The S3 sink as the lifecycle drives it (`LazyS3Sink` stands for it until it is loaded)."""
-
-    def prepare(self) -> None: ...
-    def after_restore(self) -> None: ...
-    async def close(self) -> None: ...
-
-
-class Intake(Protocol):
-    """The listener, as SHUTDOWN sees it."""
-
-    @property
-    def in_flight(self) -> int: ...
-    async def stop(self, timeout_s: float) -> None: ...
 
 
 def new_instance_id() -> str:

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import Final
+
+from telemetry_ext import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Final
 
 DEBUG: Final = 10
 INFO: Final = 20

@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
-from typing import Final
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.http.wire import HttpError, OverCapError, Stream, parse_head, read_body
+
+if TYPE_CHECKING:
+    from typing import Final
 
 Handler = Callable[[bytes | None], None]
 """Called with each request body, or None for one that could not be taken (over the cap)."""

@@ -19,26 +19,34 @@ from __future__ import annotations
 import re
 from collections import deque
 from datetime import UTC, datetime
-from typing import Final, NamedTuple
 
 import orjson
 
-from telemetry_ext.events import DecodedBatch
-from telemetry_ext.pipeline.ring_buffer import RingBuffer
+from telemetry_ext import TYPE_CHECKING
+from telemetry_ext.record import Record
+
+if TYPE_CHECKING:
+    from typing import Final
+
+    from telemetry_ext.events import DecodedBatch
+    from telemetry_ext.pipeline.ring_buffer import RingBuffer
 
 METADATA_TYPE: Final = "telemetry_ext.batch"
 _UNSAFE: Final = r"[^A-Za-z0-9._=\-]"
 _DOTS: Final = r"\.{2,}"
 
 
-class Identity(NamedTuple):
-    """Who writes: constant for the life of one extension process."""
+class Identity(Record):
+    """Who writes: constant for the life of one extension process (a SnapStart restore draws a new instance id)."""
 
-    extension_version: str
-    function_name: str
-    function_version: str
-    instance_id: str
-    prefix: str
+    def __init__(
+        self, extension_version: str, function_name: str, function_version: str, instance_id: str, prefix: str
+    ) -> None:
+        self.extension_version = extension_version
+        self.function_name = function_name
+        self.function_version = function_version
+        self.instance_id = instance_id
+        self.prefix = prefix
 
 
 class Counters:
@@ -63,12 +71,13 @@ class Counters:
         }  # fmt: skip
 
 
-class Payload(NamedTuple):
-    body: bytes
-    sha256_hex: str
-    """What SigV4 signs (x-amz-content-sha256)."""
-    sha256_base64: str
-    """S3's checksum header (x-amz-checksum-sha256): buckets with Object Lock refuse a PUT without one."""
+class Payload(Record):
+    def __init__(self, body: bytes, sha256_hex: str, sha256_base64: str) -> None:
+        self.body = body
+        self.sha256_hex = sha256_hex
+        """What SigV4 signs (x-amz-content-sha256)."""
+        self.sha256_base64 = sha256_base64
+        """S3's checksum header (x-amz-checksum-sha256): buckets with Object Lock refuse a PUT without one."""
 
 
 class Batch:
@@ -146,7 +155,7 @@ class Batcher:
 
     def new_instance(self, instance_id: str) -> None:
         """Write under a new instance id from now on, from sequence 0 (after a SnapStart restore)."""
-        self.identity = self.identity._replace(instance_id=instance_id)
+        self.identity = self.identity.replace(instance_id=instance_id)
         self._next_sequence = 0
 
     def mark_written(self, batch: Batch) -> None:

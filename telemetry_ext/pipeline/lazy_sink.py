@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+
+from telemetry_ext import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from telemetry_ext.config import Config

@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
-from typing import Final
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.events import UNPARSABLE, DecodedBatch, decode_batch
 from telemetry_ext.http.server import OkServer
+
+if TYPE_CHECKING:
+    from typing import Final
 
 LOOPBACK: Final = "127.0.0.1"
 _RESOLVE_TIMEOUT_S: Final = 1.0

@@ -9,17 +9,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Final, Protocol
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import NotTriedError, RetryableSinkError
-from telemetry_ext.pipeline.batcher import Batch
+
+if TYPE_CHECKING:
+    from typing import Final, Protocol
+
+    from telemetry_ext.pipeline.batcher import Batch
+
+    class Sink(Protocol):
+        async def put(self, batch: Batch, timeout_s: float) -> None: ...
+
 
 BACKOFF_BASE_S: Final = 0.05
 BACKOFF_CAP_S: Final = 1.0
-
-
-class Sink(Protocol):
-    async def put(self, batch: Batch, timeout_s: float) -> None: ...
 
 
 Sleep = Callable[[float], Awaitable[None]]

@@ -17,9 +17,8 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Final
 
-from telemetry_ext import log
+from telemetry_ext import TYPE_CHECKING, log
 from telemetry_ext.awake import awake_timeout
 from telemetry_ext.config import Config
 from telemetry_ext.errors import FatalSinkError, RetryableSinkError
@@ -30,6 +29,9 @@ from telemetry_ext.pipeline import s3, sigv4
 from telemetry_ext.pipeline.batcher import Batch, Payload
 from telemetry_ext.pipeline.credentials import CredentialsProvider
 from telemetry_ext.pipeline.tls import TlsContext
+
+if TYPE_CHECKING:
+    from typing import Final
 
 _CORRECTIONS: Final = 3
 """Answers acted on at once within one attempt: the bucket's region, the signing clock, a fresh token."""
