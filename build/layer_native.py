@@ -61,7 +61,7 @@ def build_native(arch: str, layer: Path, work: Path) -> None:
     if ARCHES[arch] != os.uname().machine:
         build_native_in_root(arch, layer)
         return
-    require_tools("gcc", "objdump", "patchelf", "ccache")
+    require_tools("gcc", "objdump", "strip", "patchelf", "ccache")
     require_python_headers()
     python = builder_python(arch)
     work.mkdir(parents=True, exist_ok=True)
@@ -83,6 +83,9 @@ def build_native(arch: str, layer: Path, work: Path) -> None:
     }
     phase("compiling telemetry_ext with Nuitka (Python level, then C; ccache makes rebuilds quick)")
     run(python, "-m", "nuitka", *nuitka_options(), f"--output-dir={work}", REPO / "telemetry_ext", env=env, cwd=work)
+    # The build Python's extension modules may carry debug information, which Nuitka copies as it is: pyenv builds
+    # them with -g (2.9 MB of a 22.7 MB layer, 1.3 MB zipped); Debian's, as in the arm64 root, come stripped.
+    run("strip", "--strip-debug", *sorted((work / "telemetry_ext.dist").rglob("*.so*")))
     shutil.copytree(work / "telemetry_ext.dist", layer / "telemetry-ext" / "bin")
 
 
