@@ -48,6 +48,8 @@ class S3Sink:
         self._endpoint = s3.endpoint_for(config.bucket, self.region, config.s3_endpoint_url)
         self._skew_s = 0.0
         self._connection: Connection | None = None
+        self._connection_restored = False
+        """The connection was opened before a SnapStart restore: the next request opens a new one."""
 
     def prepare(self) -> None:
         """Start the costly part of the first PUT now (the TLS context, in a thread), off any deadline."""
@@ -116,6 +118,9 @@ class S3Sink:
             raise FatalSinkError(f"PUT {key}: {answer.refusal}")
 
     async def _http(self) -> Connection:
+        if self._connection_restored:
+            self._connection_restored = False
+            self.forget_connection()
         if self._connection is None:
             endpoint = self._endpoint
             tls = await self.tls.get() if endpoint.tls else None
@@ -128,8 +133,11 @@ class S3Sink:
             self._connection = None
 
     def after_restore(self) -> None:
-        """A SnapStart restore: connections opened before the snapshot are dead, and so may be the token."""
-        self.forget_connection()
+        """A SnapStart restore: connections opened before the snapshot are dead, and so may be the token. The
+        next PUT opens a new connection; a PUT under way is not cut off (where restores continue one process, as
+        in the local emulator, it may have been answered already: cutting it made a retry write its object a
+        second time)."""
+        self._connection_restored = True
         self.credentials.invalidate()
         self._skew_s = 0.0
 
