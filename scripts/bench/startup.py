@@ -12,7 +12,10 @@ flavours interleaved round by round (interpreted, native, interpreted, ...):
   waits on /next, with its peak RSS then;
 - `imports`: the same init with PYTHONPROFILEIMPORTTIME=1 (the native binary honours it too: Nuitka's loader runs
   inside the interpreter's import machinery), the self time of every module imported by the first /next, summed
-  per top-level package. These times include the profiler's own overhead; they say where, not how much.
+  per top-level package. These times include the profiler's own overhead; they say where, not how much;
+- `instructions`: the user-space instructions of the refused run, counted by valgrind's callgrind (once per flavour,
+  when valgrind is installed): on a machine shared with other work, where CPU times move by ±20 % from one minute
+  to the next, this count does not move.
 
 Writes startup.json (every sample) and startup.md (medians and the import breakdown).
 """
@@ -23,6 +26,8 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -96,15 +101,30 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 
 async def first_next(launcher: Path, flavour: str, extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Run until the extension waits on its first /next; its CPU and peak RSS then, and its output so far."""
+    """Run until the extension waits on its first /next; its CPU and memory then, and its output up to there
+    (read to the end once the driver has stopped it)."""
     async with driving(launcher, {**base_env(flavour), **(extra_env or {})}, free_port()) as driver:
         await driver.until_waiting()
         pid = driver.process.pid
         figures = {"cpu_ms": thread_cpu_ms(pid), **memory_mb(pid)}
         if not driver.subscriptions:
             raise RuntimeError(f"{flavour}: /next without a subscription: {''.join(driver.output)[-2000:]}")
-        await asyncio.sleep(0.05)  # the last lines of output, through the pipe
-        return {**figures, "output": list(driver.output)}
+    return {**figures, "output": list(driver.output)}
+
+
+def instructions(launcher: Path, flavour: str) -> int | None:
+    """User-space instructions, exec to exit on a refused registration, of every program of the launcher's exec
+    chain (sh, then the binary or python3), counted by callgrind; None without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    env = {**base_env(flavour), "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{free_port()}"}
+    command = [valgrind, "--tool=callgrind", "--trace-children=yes", "--callgrind-out-file=/dev/null", str(launcher)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    counts = [int(n) for n in re.findall(r"==\d+== Collected : (\d+)", done.stderr)]
+    if done.returncode != 1 or not counts:
+        raise RuntimeError(f"{flavour} under valgrind: exit {done.returncode}: {done.stderr[-2000:]}")
+    return sum(counts)
 
 
 def import_self_times(lines: Iterable[str]) -> dict[str, int]:
@@ -151,6 +171,8 @@ def measure(layers: Mapping[str, Path], rounds: int, import_rounds: int, log: An
         for flavour, layer in layers.items():
             result = asyncio.run(first_next(layer / LAUNCHER, flavour, {"PYTHONPROFILEIMPORTTIME": "1"}))
             samples[flavour]["imports"].append(import_self_times(result["output"]))
+    for flavour, layer in layers.items():
+        samples[flavour]["instructions"] = [instructions(layer / LAUNCHER, flavour)]
     return samples
 
 
@@ -173,15 +195,20 @@ def summarise(samples: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, Any]:
             "modules_imported": median(len(times) for times in runs["imports"]),
             "import_self_total_ms": median(sum(times.values()) / 1000 for times in runs["imports"]),
             "import_by_package_ms": {p: round(statistics.median(v) / 1000, 2) for p, v in packages.items()},
+            "refused_instructions_m": _millions(runs.get("instructions", [None])[0]),
         }
     if "native" in out and "interpreted" in out:
         native, interpreted = out["native"], out["interpreted"]
         out["native_over_interpreted"] = {
             key: round(native[key] / interpreted[key], 3)
-            for key in ("refused_cpu_median_ms", "first_next_cpu_median_ms")
+            for key in ("refused_cpu_median_ms", "first_next_cpu_median_ms", "refused_instructions_m")
             if native[key] and interpreted[key]
         }
     return out
+
+
+def _millions(count: int | None) -> float | None:
+    return None if count is None else round(count / 1e6, 1)
 
 
 ROWS = (
@@ -189,6 +216,7 @@ ROWS = (
      "refused_cpu_quartiles_ms"),
     ("CPU exec → first /next (init), median (p25-p75) (ms)", "first_next_cpu_median_ms",
      "first_next_cpu_quartiles_ms"),
+    ("instructions exec → exit, refused registration (millions, callgrind)", "refused_instructions_m", None),
     ("peak RSS at the first /next (VmHWM, mapped files included), median (MB)", "first_next_peak_rss_median_mb", None),
     ("anonymous memory at the first /next (RssAnon), median (MB)", "first_next_anon_median_mb", None),
     ("modules imported by the first /next", "modules_imported", None),
@@ -211,8 +239,9 @@ def markdown(summary: Mapping[str, Any], top: int = 14) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     ratio = summary.get("native_over_interpreted", {})
     if ratio:
-        lines += ["", "Native / interpreted: " + ", ".join(f"{k.removesuffix('_median_ms')} {v:.2f}"
-                                                          for k, v in ratio.items())]  # fmt: skip
+        names = {"refused_cpu_median_ms": "CPU to exit", "first_next_cpu_median_ms": "CPU to the first /next",
+                 "refused_instructions_m": "instructions to exit"}  # fmt: skip
+        lines += ["", "Native / interpreted: " + ", ".join(f"{names[k]} {v:.2f}" for k, v in ratio.items())]
     totals: dict[str, float] = defaultdict(float)
     for flavour in flavours:
         for package, ms in summary[flavour]["import_by_package_ms"].items():
