@@ -30,7 +30,7 @@ AFTER_INIT = {
 NATIVE_NEVER_AT_START = {
     "ssl", "_ssl", "asyncio.sslproto", "asyncio.staggered", "asyncio.streams", "asyncio.queues",
     "asyncio.subprocess", "asyncio.taskgroups", "asyncio.timeouts", "asyncio.threads", "logging", "platform",
-    "subprocess", "locale",
+    "subprocess", "locale", "ast", "dis",
 }  # fmt: skip
 """What build/nuitka-package.config.yml removes from the native build's start-up."""
 
