@@ -83,7 +83,7 @@ def test_run_the_changed_module_defines_what_the_original_does_but_the_modules_i
     changed = ModuleType(module)
     changed.__dict__.update(__name__=module, __package__=original.__package__, __file__=original.__file__)
     exec(compile(patched(module, RULES[module]), module, "exec"), changed.__dict__)
-    missing = {name for name in vars(original) if name not in vars(changed)} - {"__cached__", "__builtins__"}
+    missing = {name for name in vars(original) if name not in vars(changed) and not name.startswith("__")}
     assert {name for name in missing if not isinstance(getattr(original, name), ModuleType)} == set()
     constants = (int, str, bytes, tuple, frozenset)
     differing = [name for name, value in vars(original).items()
