@@ -18,6 +18,7 @@ RUNTIME_REQUIREMENTS = REPO / "build" / "requirements-runtime.txt"
 TOOL_PACKAGES = {
     "gcc": "gcc",
     "objdump": "binutils",
+    "strip": "binutils",
     "patchelf": "patchelf",
     "ccache": "ccache",
     "debootstrap": "debootstrap",

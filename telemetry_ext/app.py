@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import gc
 import signal
 import sys
 from collections.abc import Mapping
-from typing import Final
 
-from telemetry_ext import __version__
+from telemetry_ext import TYPE_CHECKING, __version__, log
 from telemetry_ext.config import Config
 from telemetry_ext.errors import ConfigError, LambdaApiError
 from telemetry_ext.lambda_api import (
@@ -28,11 +27,13 @@ from telemetry_ext.lambda_api import (
 from telemetry_ext.lambda_env import LambdaEnv
 from telemetry_ext.lifecycle import Lifecycle, SystemClock, new_instance_id
 from telemetry_ext.pipeline.batcher import Batcher, Identity
+from telemetry_ext.pipeline.lazy_sink import LazyS3Sink
 from telemetry_ext.pipeline.listener import TelemetryListener
 from telemetry_ext.pipeline.ring_buffer import RingBuffer
-from telemetry_ext.pipeline.sink import S3Sink
 
-log: Final = logging.getLogger("telemetry_ext")
+if TYPE_CHECKING:
+    from typing import Final
+
 SIGTERM_DRAIN_MS: Final = 1000
 
 
@@ -59,7 +60,7 @@ async def run(env: Mapping[str, str]) -> int:
 
 
 async def _serve(config: Config, api: ExtensionsApi) -> int:
-    logging.getLogger("telemetry_ext").setLevel(config.log_level.upper())
+    log.set_level(config.log_level)
     lifecycle = _assemble(config)
     listener = TelemetryListener(lifecycle.deliver, config.listener_max_body_bytes)
     try:
@@ -76,6 +77,7 @@ async def _serve(config: Config, api: ExtensionsApi) -> int:
     except Exception as error:  # whatever else fails during init is still reported, never a silent crash
         await listener.stop(0)
         return await _fail_init(api, "Extension.InitFailed", f"{type(error).__name__}: {error}")
+    _init_done()
     try:
         summary = await _event_loop(api, lifecycle, listener)
         sys.stderr.write(summary + "\n")  # the one line we always write, whatever the log level
@@ -89,6 +91,13 @@ async def _serve(config: Config, api: ExtensionsApi) -> int:
         await listener.stop(0)
 
 
+def _init_done() -> None:
+    """What start-up created lives as long as the process: the garbage collector (off since __main__) never
+    traverses it again, and collects what is created from now on."""
+    gc.freeze()
+    gc.enable()
+
+
 def _assemble(config: Config) -> Lifecycle:
     identity = Identity(
         extension_version=__version__,
@@ -99,7 +108,7 @@ def _assemble(config: Config) -> Lifecycle:
     )
     buffer = RingBuffer(max_events=config.ring_max_events, max_bytes=config.ring_max_bytes)
     batcher = Batcher(buffer, identity, config.batch_max_bytes, config.max_pending_batches)
-    return Lifecycle(config, batcher, S3Sink(config), SystemClock())
+    return Lifecycle(config, batcher, LazyS3Sink(config), SystemClock())
 
 
 async def _event_loop(api: ExtensionsApi, lifecycle: Lifecycle, listener: TelemetryListener) -> str:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Final, TypeVar
+
+from telemetry_ext import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Final, TypeVar
+
+    T = TypeVar("T")
 
 SLICE_S: Final = 0.25
 FROZEN_AFTER_S: Final = 0.5
 """A slice that overran by more than this was frozen (CPU throttling at 128 MB delays a timer by ~0.1 s)."""
-
-T = TypeVar("T")
 
 
 async def awake_timeout(awaitable: Awaitable[T], seconds: float) -> T:

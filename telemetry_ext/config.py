@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import ConfigError
-from telemetry_ext.lambda_env import CredentialSource, LambdaEnv, TrustSource, credential_source, trust_source
+from telemetry_ext.lambda_env import LambdaEnv, credential_source, trust_source
+from telemetry_ext.record import Record
+
+if TYPE_CHECKING:
+    from typing import Any, Final
+
+    from telemetry_ext.lambda_env import CredentialSource, TrustSource
 
 PREFIX: Final = "TELEMETRY_EXT_"
 TELEMETRY_TYPES: Final = frozenset({"platform", "function", "extension"})
@@ -23,15 +28,15 @@ SSE_MODES: Final = ("", "AES256", "aws:kms")
 RESERVED_PORT: Final = 9001
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
+class Setting(Record):
     """One environment variable: its field, default and documented meaning (for the README table)."""
 
-    field: str
-    default: str
-    meaning: str
-    low: int | None = None
-    high: int | None = None
+    def __init__(self, field: str, default: str, meaning: str, low: int | None = None, high: int | None = None) -> None:
+        self.field = field
+        self.default = default
+        self.meaning = meaning
+        self.low = low
+        self.high = high
 
     @property
     def env(self) -> str:
@@ -67,14 +72,14 @@ SETTINGS: Final = (
     Setting("log_level", "info", "debug, info, warning or error"),
 )
 _BY_FIELD: Final = {s.field: s for s in SETTINGS}
-_BUCKET_RE: Final = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-_ACCOUNT_RE: Final = re.compile(r"^\d{12}$")
-_REGION_RE: Final = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+# Patterns, compiled (and cached by `re`) when first used: compiling at import is start-up cost for all three.
+_BUCKET: Final = r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]"
+_ACCOUNT: Final = r"\d{12}"
+_REGION: Final = r"[a-z]{2}(-[a-z]+)+-\d{1,2}"
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
-    """Everything the extension needs to know, validated. Built only by `from_env`."""
+class Config(Record):
+    """Everything the extension needs to know, validated. Built only by `from_env` (one field per setting)."""
 
     bucket: str
     prefix: str
@@ -103,7 +108,7 @@ class Config:
     expected_bucket_owner: str
     log_level: str
     lambda_env: LambdaEnv
-    credentials: CredentialSource = field(repr=False)
+    credentials: CredentialSource
     trust: TrustSource
 
     @classmethod
@@ -112,7 +117,9 @@ class Config:
         _check_relations(values)
         lambda_env = LambdaEnv.from_env(env)
         values["bucket_region"] = values["bucket_region"] or lambda_env.region
-        return cls(**values, lambda_env=lambda_env, credentials=credential_source(env), trust=trust_source(env))
+        config = cls()
+        vars(config).update(values, lambda_env=lambda_env, credentials=credential_source(env), trust=trust_source(env))
+        return config
 
 
 _Parser = Callable[[Setting, str], object]
@@ -141,7 +148,7 @@ def _parse_int(setting: Setting, raw: str) -> int:
 def _parse_bucket(setting: Setting, raw: str) -> str:
     if not raw:
         raise ConfigError(setting.env, "is required: the S3 bucket to write telemetry to")
-    if not _BUCKET_RE.match(raw) or ".." in raw:
+    if not re.fullmatch(_BUCKET, raw) or ".." in raw:
         raise ConfigError(setting.env, f"{raw!r} is not a valid S3 bucket name")
     return raw
 
@@ -166,13 +173,13 @@ def _parse_choice(choices: tuple[str, ...]) -> _Parser:
 
 
 def _parse_account(setting: Setting, raw: str) -> str:
-    if raw and not _ACCOUNT_RE.match(raw):
+    if raw and not re.fullmatch(_ACCOUNT, raw):
         raise ConfigError(setting.env, f"{raw!r} is not a 12-digit AWS account id")
     return raw
 
 
 def _parse_region(setting: Setting, raw: str) -> str:
-    if raw and not _REGION_RE.match(raw):
+    if raw and not re.fullmatch(_REGION, raw):
         raise ConfigError(setting.env, f"{raw!r} is not an AWS region name (such as eu-west-1)")
     return raw
 

@@ -16,20 +16,24 @@ so one bad element costs itself only: it is counted in `malformed`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Final
 
 import orjson
+
+from telemetry_ext import TYPE_CHECKING
+from telemetry_ext.record import Record
+
+if TYPE_CHECKING:
+    from typing import Final
 
 REPORT: Final = "platform.report"
 LOGS_DROPPED: Final = "platform.logsDropped"
 RESTORE_START: Final = "platform.restoreStart"
-_TOKENS: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
+_TOKENS: Final = rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]'
+"""A string (skipped whole) or one of the array's punctuation marks; compiled by `re` when first used."""
 _WHITESPACE: Final = b" \t\r\n"
 
 
-@dataclass(frozen=True, slots=True)
-class DecodedBatch:
+class DecodedBatch(Record):
     """What one POST body held.
 
     `lines`: every event that is a JSON object, as received, one line each. `malformed`: 1 when the body
@@ -39,12 +43,21 @@ class DecodedBatch:
     of the first `platform.restoreStart` (a SnapStart restore), if any.
     """
 
-    lines: tuple[bytes, ...]
-    malformed: int
-    lambda_dropped_records: int
-    report_request_ids: tuple[str, ...]
-    types: frozenset[str] = frozenset()
-    restore_index: int | None = None
+    def __init__(
+        self,
+        lines: tuple[bytes, ...],
+        malformed: int,
+        lambda_dropped_records: int,
+        report_request_ids: tuple[str, ...],
+        types: frozenset[str] = frozenset(),
+        restore_index: int | None = None,
+    ) -> None:
+        self.lines = lines
+        self.malformed = malformed
+        self.lambda_dropped_records = lambda_dropped_records
+        self.report_request_ids = report_request_ids
+        self.types = types
+        self.restore_index = restore_index
 
     def split(self, index: int) -> tuple[DecodedBatch, DecodedBatch]:
         """The events before `index` and from it on, each decoded alone (rare: once per restore)."""
@@ -134,7 +147,7 @@ def split_array(body: bytes) -> list[bytes] | None:
         return None
     elements: list[bytes] = []
     depth, start = 0, 1
-    for token in _TOKENS.finditer(text):
+    for token in re.finditer(_TOKENS, text):
         mark = token.group()
         if mark in (b"[", b"{"):
             depth += 1

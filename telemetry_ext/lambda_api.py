@@ -1,21 +1,33 @@
 """Client of the Lambda Extensions API (2020-01-01) and Telemetry API (2022-07-01): lambda-api.md §1, §2.
 
 Request bodies are built by pure functions; the wire shapes stay in TypedDicts at this edge and become
-frozen dataclasses (`Invoke`, `Shutdown`) inside.
+records (`Invoke`, `Shutdown`) inside.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final, Literal, NotRequired, TypedDict
 
 import orjson
 
-from telemetry_ext.config import Config
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import LambdaApiError
 from telemetry_ext.http.client import Connection, Response
 from telemetry_ext.http.wire import HttpError
+from telemetry_ext.record import Record
+
+if TYPE_CHECKING:
+    from typing import Final, Literal, NotRequired, TypedDict
+
+    from telemetry_ext.config import Config
+
+    class _NextEventWire(TypedDict):
+        eventType: str
+        deadlineMs: int
+        requestId: NotRequired[str]
+        shutdownReason: NotRequired[str]
+
+    SubscribeOutcome = Literal["subscribed", "not-supported"]
 
 EXTENSION_API: Final = "2020-01-01"
 TELEMETRY_API: Final = "2022-07-01"
@@ -25,34 +37,27 @@ LMI_SCHEMA_VERSION: Final = "2025-01-29"
 _ID_HEADER: Final = "Lambda-Extension-Identifier"
 
 
-class _NextEventWire(TypedDict):
-    eventType: str
-    deadlineMs: int
-    requestId: NotRequired[str]
-    shutdownReason: NotRequired[str]
+class Invoke(Record):
+    def __init__(self, request_id: str, deadline_ms: int) -> None:
+        self.request_id = request_id
+        self.deadline_ms = deadline_ms
 
 
-@dataclass(frozen=True, slots=True)
-class Invoke:
-    request_id: str
-    deadline_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class Shutdown:
-    reason: str
-    """Lower-cased: Lambda sends `spindown`, `timeout`, `failure` (the docs print them in capitals)."""
-    deadline_ms: int
+class Shutdown(Record):
+    def __init__(self, reason: str, deadline_ms: int) -> None:
+        self.reason = reason
+        """Lower-cased: Lambda sends `spindown`, `timeout`, `failure` (the docs print them in capitals)."""
+        self.deadline_ms = deadline_ms
 
 
 LifecycleEvent = Invoke | Shutdown
 
 
-@dataclass(frozen=True, slots=True)
-class Registration:
-    extension_id: str
-    function_name: str
-    function_version: str
+class Registration(Record):
+    def __init__(self, extension_id: str, function_name: str, function_version: str) -> None:
+        self.extension_id = extension_id
+        self.function_name = function_name
+        self.function_version = function_version
 
 
 def registration_events(shutdown_only: bool) -> list[str]:
@@ -84,9 +89,6 @@ def parse_next_event(body: bytes) -> LifecycleEvent:
     if kind == "SHUTDOWN":
         return Shutdown(reason=str(wire.get("shutdownReason", "")).lower(), deadline_ms=deadline)
     raise LambdaApiError("event/next", f"unknown eventType {kind!r}")
-
-
-SubscribeOutcome = Literal["subscribed", "not-supported"]
 
 
 class ExtensionsApi:

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Final, Literal
-from urllib.parse import urlsplit
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import ConfigError
+from telemetry_ext.record import Record
 
-Mode = Literal["on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances"]
+if TYPE_CHECKING:
+    from typing import Final, Literal
+
+    Mode = Literal["on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances"]
+
 MODES: Final[tuple[Mode, ...]] = ("on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances")
 ECS_CREDENTIALS_HOST: Final = "169.254.170.2"
 _CONTAINER_HOSTS: Final = frozenset({"169.254.170.2", "169.254.170.23", "fd00:ec2::23", "localhost"})
@@ -31,45 +34,59 @@ TOKEN: Final = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
 TOKEN_FILE: Final = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
 
 
-@dataclass(frozen=True, slots=True)
-class EnvironmentKeys:
+class EnvironmentKeys(Record):
     """The execution role's keys as environment variables (on-demand and provisioned-concurrency functions)."""
 
-    access_key_id: str = field(repr=False)
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
+    def __init__(self, access_key_id: str, secret_access_key: str, session_token: str | None = None) -> None:
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
+        self.session_token = session_token
+
+    def __repr__(self) -> str:
+        return "EnvironmentKeys(...)"  # never the keys
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerEndpoint:
+class ContainerEndpoint(Record):
     """Credentials served over HTTP, refreshed before they expire (SnapStart, Lambda Managed Instances)."""
 
-    url: str
-    token: str | None = field(default=None, repr=False)
-    token_file: str | None = None
-    """Read at every fetch: the file's owner may rotate the token."""
+    def __init__(self, url: str, token: str | None = None, token_file: str | None = None) -> None:
+        self.url = url
+        self.token = token
+        self.token_file = token_file
+        """Read at every fetch: the file's owner may rotate the token."""
+
+    def __repr__(self) -> str:
+        return f"ContainerEndpoint(url={self.url!r}, token_file={self.token_file!r})"  # never the token
 
 
 CredentialSource = EnvironmentKeys | ContainerEndpoint
 
 
-@dataclass(frozen=True, slots=True)
-class TrustSource:
+class TrustSource(Record):
     """Where the CA certificates come from: the first variable that is set, else the system's store."""
 
-    variable: str | None = None
-    path: str | None = None
-    is_directory: bool = False
+    def __init__(self, variable: str | None = None, path: str | None = None, is_directory: bool = False) -> None:
+        self.variable = variable
+        self.path = path
+        self.is_directory = is_directory
 
 
-@dataclass(frozen=True, slots=True)
-class LambdaEnv:
-    runtime_api: str
-    extension_name: str
-    function_name: str
-    function_version: str
-    region: str
-    mode: Mode = "on-demand"
+class LambdaEnv(Record):
+    def __init__(
+        self,
+        runtime_api: str,
+        extension_name: str,
+        function_name: str,
+        function_version: str,
+        region: str,
+        mode: Mode = "on-demand",
+    ) -> None:
+        self.runtime_api = runtime_api
+        self.extension_name = extension_name
+        self.function_name = function_name
+        self.function_version = function_version
+        self.region = region
+        self.mode = mode
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LambdaEnv:
@@ -116,6 +133,8 @@ def credential_source(env: Mapping[str, str]) -> CredentialSource:
 
 def _check_container_url(variable: str, url: str) -> None:
     """As the SDKs: HTTPS anywhere, plain HTTP only to loopback or the ECS/EKS credential addresses."""
+    from urllib.parse import urlsplit  # only with a container endpoint (not at start-up on most functions)
+
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return

@@ -24,16 +24,38 @@ import asyncio
 import contextlib
 import os
 import time
-from dataclasses import dataclass
-from typing import Final, Protocol
 
-from telemetry_ext.config import Config
-from telemetry_ext.events import DecodedBatch
-from telemetry_ext.lambda_api import Invoke, Shutdown
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.pipeline import flush_policy
-from telemetry_ext.pipeline.batcher import Batcher
 from telemetry_ext.pipeline.flusher import Flusher
-from telemetry_ext.pipeline.sink import S3Sink
+
+if TYPE_CHECKING:
+    from typing import Final, Protocol
+
+    from telemetry_ext.config import Config
+    from telemetry_ext.events import DecodedBatch
+    from telemetry_ext.lambda_api import Invoke, Shutdown
+    from telemetry_ext.pipeline.batcher import Batcher
+    from telemetry_ext.pipeline.retries import Sink
+
+    class Clock(Protocol):
+        def monotonic(self) -> float: ...
+        def wall(self) -> float: ...
+
+    class Output(Sink, Protocol):
+        """The S3 sink as the lifecycle drives it (`LazyS3Sink` stands for it until it is loaded)."""
+
+        def prepare(self) -> None: ...
+        def after_restore(self) -> None: ...
+        async def close(self) -> None: ...
+
+    class Intake(Protocol):
+        """The listener, as SHUTDOWN sees it."""
+
+        @property
+        def in_flight(self) -> int: ...
+        async def stop(self, timeout_s: float) -> None: ...
+
 
 INIT_REPORT: Final = "platform.initReport"
 RESTORE_REPORT: Final = "platform.restoreReport"
@@ -46,26 +68,14 @@ RESTORE_EVENT_WAIT_S: Final = 1.0
 """SnapStart: how long after the first INVOKE a restore event may take before the INVOKE marks the restore."""
 
 
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-    def wall(self) -> float: ...
-
-
-@dataclass(frozen=True, slots=True)
 class SystemClock:
+    __slots__ = ()
+
     def monotonic(self) -> float:
         return time.monotonic()
 
     def wall(self) -> float:
         return time.time()
-
-
-class Intake(Protocol):
-    """The listener, as SHUTDOWN sees it."""
-
-    @property
-    def in_flight(self) -> int: ...
-    async def stop(self, timeout_s: float) -> None: ...
 
 
 def new_instance_id() -> str:
@@ -88,7 +98,7 @@ def policy_from(config: Config) -> flush_policy.FlushPolicy:
 
 
 class Lifecycle:
-    def __init__(self, config: Config, batcher: Batcher, sink: S3Sink, clock: Clock) -> None:
+    def __init__(self, config: Config, batcher: Batcher, sink: Output, clock: Clock) -> None:
         self._policy = policy_from(config)
         self._batcher = batcher
         self._sink = sink
@@ -192,7 +202,8 @@ class Lifecycle:
             await self._flusher.wait(wait)
 
     def next_sent(self) -> None:
-        """The /next request is on the wire: start what INVOKE decided (a flush, the TLS context's thread)."""
+        """The /next request is on the wire: start what INVOKE decided (a flush; after the first INVOKE, loading the
+        S3 sink and its TLS context in a thread)."""
         if not self._after_next:
             return
         self._after_next = False

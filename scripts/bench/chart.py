@@ -11,6 +11,7 @@ PANELS = (
     ("PostRuntimeExtensionsDuration (ms)", ("post_runtime_avg_ms", "post_runtime_max_ms"), ("avg", "max")),
     ("Max memory used (MB)", ("memory_used_max_mb",), ("max",)),
     ("Cold start, median (ms)", ("init_median_ms", "init_throttled_median_ms"), ("boosted", "throttled")),
+    ("Extension init CPU, median (ms)", ("ext_init_cpu_median_ms",), ("boosted init",)),
 )
 
 

@@ -9,6 +9,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).parent))
 
+import startup  # noqa: E402
 from chart import draw  # noqa: E402
 from report import limits_summary, markdown, no_limits_line, summarise  # noqa: E402
 from run import POLICIES, run_one, variants  # noqa: E402
@@ -35,6 +37,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--invocations", type=int, default=40, help="invokes per cold start (default 40)")
     parser.add_argument("--rounds", type=int, default=3, help="cold starts per variant (default 3)")
     parser.add_argument("--sleep-ms", type=int, default=500, help="the handler's sleep (default 500, as the seed)")
+    parser.add_argument(
+        "--startup-rounds",
+        type=int,
+        default=10,
+        help="start-up runs per layer on a full core, without the emulator (default 10; 0: none)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "dist" / "compare")
     return parser.parse_args(argv)
 
@@ -102,18 +110,31 @@ async def measure(args: argparse.Namespace, memories: list[int]) -> list[dict[st
     return sessions
 
 
+def measure_startup(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Both layers' start-up on a full core, interleaved (scripts/bench/startup.py): CPU to exit and to the first
+    /next, instructions, and the import breakdown."""
+    if args.startup_rounds <= 0:
+        return None
+    print(f"compare: start-up, {args.startup_rounds} runs per layer", flush=True)
+    with tempfile.TemporaryDirectory(prefix="compare-startup-") as scratch:
+        layers = startup.unpacked_layers(Path(scratch), args.arch)
+        samples = startup.measure(layers, args.startup_rounds, max(1, args.startup_rounds // 3), lambda _: None)
+    return {"summary": startup.summarise(samples), "samples": samples}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     memories = [int(m) for m in args.memory.split(",")]
     builds = ensure_layers(args.arch)
+    start_up = measure_startup(args)
     print("compare: measuring (progress per session)", flush=True)
     sessions = asyncio.run(measure(args, memories))
     figures = {m: summarise(sessions, builds, m) for m in memories}
     info = context(args, sessions)
     args.out.mkdir(parents=True, exist_ok=True)
-    raw = {"context": info, "builds": builds, "figures": figures, "sessions": sessions}
+    raw = {"context": info, "builds": builds, "figures": figures, "sessions": sessions, "startup": start_up}
     (args.out / "compare.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
-    table = markdown(figures, info)
+    table = markdown(figures, info, startup.markdown(start_up["summary"]) if start_up else None)
     (args.out / "compare.md").write_text(table)
     draw(figures[memories[0]], memories[0], args.out / "compare.png")
     warning = no_limits_line(sessions)

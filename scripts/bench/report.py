@@ -22,13 +22,22 @@ SEED_ANCHORS = (
 TARGETS = (
     ("PostRuntime avg ≤ 1 ms", "post_runtime_avg_ms", 1.0),
     ("PostRuntime max ≤ 20 ms", "post_runtime_max_ms", 20.0),
-    ("cold start added, boosted init ≤ 95 ms", "init_added_ms", 95.0),
-    ("cold start added, throttled init ≤ 400 ms", "init_throttled_added_ms", 400.0),
     ("avg duration within 1 % of no extension", "duration_delta_pct", 1.0),
-    ("init CPU ≤ 0.5 x interpreted", "init_cpu_ratio", 0.5),
     ("peak RSS ≤ 19 MB", "ext_peak_rss_mb", 19.0),
     ("zip ≤ 12.3 MB", "zip_mb", 12.3),
 )
+"""The seed's anchors (the Rust EventCollector's figures)."""
+ISSUE_12_TARGETS = (
+    ("extension init CPU (exec → first /next), full core ≤ 25 ms", "ext_init_cpu_median_ms", 25.0),
+    ("extension init CPU ≤ 0.5 x interpreted", "init_cpu_ratio", 0.5),
+    ("cold start added vs no extension, boosted init ≤ 95 ms", "init_added_ms", 95.0),
+    ("cold start added, throttled init ≤ 400 ms", "init_throttled_added_ms", 400.0),
+    ("extension peak RSS ≤ 12 MB", "ext_peak_rss_mb", 12.0),
+    ("layer zip ≤ 8 MB", "zip_mb", 8.0),
+    ("CPU per invoke ≤ 1.0 x interpreted", "cpu_per_invoke_ratio", 1.0),
+)
+"""Issue 12 (cold start), at the memory size measured first: init CPU is the emulator's, with a boosted init of one
+vCPU (a full core); the start-up section below measures the same without the emulator."""
 EXTENSION = "telemetry-ext"
 VARIANTS = ("none", "interpreted", "native")
 
@@ -61,6 +70,7 @@ def summarise(sessions: list[dict[str, Any]], builds: dict[str, dict[str, Any]],
     if "native" in out and "interpreted" in out:
         out["ratios_native_over_interpreted"] = _ratios(out["native"], out["interpreted"])
         out["native"]["init_cpu_ratio"] = out["ratios_native_over_interpreted"]["init_cpu"]
+        out["native"]["cpu_per_invoke_ratio"] = out["ratios_native_over_interpreted"]["cpu_per_invoke"]
     out["no_limits"] = not all(_enforced(s) for s in at_memory)
     out["init_vcpus"] = {policy: _vcpus(at_memory, policy) for policy in ("boosted", "throttled")}
     return out
@@ -146,21 +156,26 @@ def _variant(sessions: list[dict[str, Any]], build: dict[str, Any]) -> dict[str,
 
 
 def _extension_figures(sessions: list[dict[str, Any]]) -> dict[str, Any]:
-    ready, init_cpu, per_invoke, rss = [], [], [], []
+    ready, init_cpu, first_invoke, per_invoke, rss = [], [], [], [], []
     totals: dict[str, int] = {"received": 0, "written": 0, "dropped": 0, "lambda_dropped": 0, "retries": 0}
     for session in sessions:
         ready.append(session["init"]["extensions_ready_ms"][EXTENSION])
         name = next(n for n in session["init"]["processes"] if n.startswith("ext-"))
         cpu_at_init = session["init"]["processes"][name]["cpu_ms"]
         init_cpu.append(cpu_at_init)
-        last = session["invokes"][-1]["processes"][name]["cpu_ms"]
-        per_invoke.append((last - cpu_at_init) / len(session["invokes"]))
+        # The first invoke loads the S3 client (telemetry_ext/pipeline/lazy_sink.py): counted apart, so that the
+        # steady cost per invoke is not a one-off divided by however many invokes the session had.
+        cpu = [invoke["processes"][name]["cpu_ms"] for invoke in session["invokes"]]
+        first_invoke.append(cpu[0] - cpu_at_init)
+        if len(cpu) > 1:
+            per_invoke.append((cpu[-1] - cpu[0]) / (len(cpu) - 1))
         rss.append(session["shutdown"]["extensions"][name]["peak_rss_mb"])
         for key in totals:
             totals[key] += session["extension_summary"].get(key, 0)
     return {
         "ext_ready_median_ms": _median(ready),
         "ext_init_cpu_median_ms": _median(init_cpu),
+        "ext_cpu_first_invoke_ms": _median(first_invoke),
         "ext_cpu_per_invoke_ms": _median(per_invoke),
         "ext_peak_rss_mb": _median(rss),
         "events": totals,
@@ -196,14 +211,16 @@ ROWS = (
     ("duration avg / max (ms)", ("duration_avg_ms", "duration_max_ms")),
     ("avg duration delta vs none (ms / %)", ("duration_delta_ms", "duration_delta_pct")),
     ("extension peak RSS median (MB)", ("ext_peak_rss_mb",)),
-    ("extension CPU per invoke median (ms)", ("ext_cpu_per_invoke_ms",)),
+    ("extension CPU, first invoke (loads the S3 client) median (ms)", ("ext_cpu_first_invoke_ms",)),
+    ("extension CPU per invoke after the first, median (ms)", ("ext_cpu_per_invoke_ms",)),
     ("max memory used / delta vs none (MB)", ("memory_used_max_mb", "memory_used_delta_mb")),
     ("S3 objects (PUTs that landed)", ("s3_objects",)),
     ("platform.report in S3 / invocations", ("reports_in_s3", "invocations")),
 )  # fmt: skip
 
 
-def markdown(figures_by_memory: dict[int, dict[str, Any]], context: dict[str, Any]) -> str:
+def markdown(figures_by_memory: dict[int, dict[str, Any]], context: dict[str, Any], startup: str | None = None) -> str:
+    """The tables per memory size, the targets, and `startup` (scripts/bench/startup.py's table) if given."""
     lines = ["# Native vs interpreted vs no extension", ""]
     lines += [f"- {key}: {value}" for key, value in context.items()]
     lines += ["", SEED_ANCHORS, ""]
@@ -220,13 +237,25 @@ def markdown(figures_by_memory: dict[int, dict[str, Any]], context: dict[str, An
         if ratios:
             lines += ["", "Native / interpreted: " + ", ".join(f"{k} {_cell(v)}" for k, v in ratios.items())]
         if "native" in figures:
-            lines += ["", "Targets (native):", ""]
-            for name, key, limit in TARGETS:
-                value = figures["native"].get(key)
-                verdict = "n/a" if value is None else ("met" if value <= limit else f"MISSED ({_cell(value)})")
-                lines.append(f"- {name}: {verdict}" + (" (no limits)" if figures.get("no_limits") else ""))
+            lines += ["", "Targets (native), the seed's anchors:", ""]
+            lines += _verdicts(TARGETS, figures)
+            if memory == next(iter(figures_by_memory)):
+                lines += ["", "Targets (native), issue 12, cold start:", ""]
+                lines += _verdicts(ISSUE_12_TARGETS, figures)
         lines.append("")
+    if startup:
+        lines += ["## Start-up, full core, without the emulator (scripts/bench/startup.py)", "", startup]
     return "\n".join(lines)
+
+
+def _verdicts(targets: Sequence[tuple[str, str, float]], figures: dict[str, Any]) -> list[str]:
+    lines = []
+    for name, key, limit in targets:
+        value = figures["native"].get(key)
+        verdict = "n/a" if value is None else ("met" if value <= limit else "MISSED")
+        measured = "" if value is None else f" ({_cell(value)})"
+        lines.append(f"- {name}: {verdict}{measured}" + (" (no limits)" if figures.get("no_limits") else ""))
+    return lines
 
 
 def _heading(memory: int, figures: dict[str, Any]) -> list[str]:

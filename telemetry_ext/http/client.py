@@ -18,14 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.http import host_header
 from telemetry_ext.http.wire import CertificateError, HttpError, Stream, parse_head, read_body
+from telemetry_ext.record import Record
 
 if TYPE_CHECKING:
     import ssl
+    from typing import Final
 
 EXPECT_CONTINUE_BYTES: Final = 1 << 20
 """Bodies this large ask the server first (`Expect: 100-continue`), as SDKs do for uploads."""
@@ -33,11 +34,11 @@ CONTINUE_WAIT_S: Final = 1.0
 """How long to wait for `100 Continue` before sending the body anyway (RFC 9110 §10.1.1)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
+class Response(Record):
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
 
 
 class Connection:

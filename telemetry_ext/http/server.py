@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Final
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.http.wire import HttpError, OverCapError, Stream, parse_head, read_body
+
+if TYPE_CHECKING:
+    from typing import Final
 
 Handler = Callable[[bytes | None], None]
 """Called with each request body, or None for one that could not be taken (over the cap)."""
@@ -27,12 +29,14 @@ _OK_KEEP_ALIVE: Final = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-L
 _OK_CLOSE: Final = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
-@dataclass(eq=False, slots=True)
 class _Peer:
-    stream: Stream
-    busy: bool = False
-    """A request is under way: its head has started to arrive and it is not answered yet."""
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
+    __slots__ = ("busy", "stream", "task")
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        self.busy = False
+        """A request is under way: its head has started to arrive and it is not answered yet."""
+        self.task: asyncio.Task[None] | None = None
 
     @property
     def idle(self) -> bool:

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Final
+
+from telemetry_ext import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Final
 
 HEAD_LIMIT: Final = 65_536
 _CHUNK: Final = 65_536

@@ -16,72 +16,94 @@ counters at the moment the batch was cut; every further line is one Telemetry AP
 
 from __future__ import annotations
 
-import base64
-import gzip
-import hashlib
 import re
 from collections import deque
-from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Final
 
 import orjson
 
-from telemetry_ext.events import DecodedBatch
-from telemetry_ext.pipeline.ring_buffer import RingBuffer
+from telemetry_ext import TYPE_CHECKING
+from telemetry_ext.record import Record
+
+if TYPE_CHECKING:
+    from typing import Final
+
+    from telemetry_ext.events import DecodedBatch
+    from telemetry_ext.pipeline.ring_buffer import RingBuffer
 
 METADATA_TYPE: Final = "telemetry_ext.batch"
-_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._=\-]")
-_DOTS: Final = re.compile(r"\.{2,}")
+_UNSAFE: Final = r"[^A-Za-z0-9._=\-]"
+_DOTS: Final = r"\.{2,}"
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who writes: constant for the life of one extension process."""
+class Identity(Record):
+    """Who writes: constant for the life of one extension process (a SnapStart restore draws a new instance id)."""
 
-    extension_version: str
-    function_name: str
-    function_version: str
-    instance_id: str
-    prefix: str
+    def __init__(
+        self, extension_version: str, function_name: str, function_version: str, instance_id: str, prefix: str
+    ) -> None:
+        self.extension_version = extension_version
+        self.function_name = function_name
+        self.function_version = function_version
+        self.instance_id = instance_id
+        self.prefix = prefix
 
 
-@dataclass(slots=True)
 class Counters:
     """Running totals since the process started. They go into every batch and the shutdown summary."""
 
-    received: int = 0
-    written: int = 0
-    dropped: int = 0
-    lambda_dropped: int = 0
-    parse_failures: int = 0
-    retries: int = 0
-    objects: int = 0
+    __slots__ = ("dropped", "lambda_dropped", "objects", "parse_failures", "received", "retries", "written")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.written = 0
+        self.dropped = 0
+        self.lambda_dropped = 0
+        self.parse_failures = 0
+        self.retries = 0
+        self.objects = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "received": self.received, "written": self.written, "dropped": self.dropped,
+            "lambda_dropped": self.lambda_dropped, "parse_failures": self.parse_failures, "retries": self.retries,
+            "objects": self.objects,
+        }  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Payload:
-    body: bytes
-    sha256_hex: str
-    """What SigV4 signs (x-amz-content-sha256)."""
-    sha256_base64: str
-    """S3's checksum header (x-amz-checksum-sha256): buckets with Object Lock refuse a PUT without one."""
+class Payload(Record):
+    def __init__(self, body: bytes, sha256_hex: str, sha256_base64: str) -> None:
+        self.body = body
+        self.sha256_hex = sha256_hex
+        """What SigV4 signs (x-amz-content-sha256)."""
+        self.sha256_base64 = sha256_base64
+        """S3's checksum header (x-amz-checksum-sha256): buckets with Object Lock refuse a PUT without one."""
 
 
-@dataclass(slots=True, eq=False)
 class Batch:
-    sequence: int
-    key: str
-    event_count: int
-    create_only: bool = False
-    """Write it only if no object has its key (If-None-Match: *): the copies of one SnapStart snapshot each hold
-    it, and exactly one of them must write it."""
-    _lines: list[bytes] = field(default_factory=list, repr=False)
-    _payload: Payload | None = field(default=None, repr=False)
+    __slots__ = ("_lines", "_payload", "create_only", "event_count", "key", "sequence")
+
+    def __init__(self, sequence: int, key: str, event_count: int, create_only: bool, lines: list[bytes]) -> None:
+        self.sequence = sequence
+        self.key = key
+        self.event_count = event_count
+        self.create_only = create_only
+        """Write it only if no object has its key (If-None-Match: *): the copies of one SnapStart snapshot each
+        hold it, and exactly one of them must write it."""
+        self._lines = lines
+        self._payload: Payload | None = None
+
+    def __repr__(self) -> str:
+        return f"Batch({self.sequence}, {self.key!r}, {self.event_count} events)"
 
     def payload(self) -> Payload:
         """The gzip NDJSON body and its hashes, computed once (deterministic: gzip with mtime 0)."""
         if self._payload is None:
+            # Imported here, when the first batch is written (in a worker thread): not start-up's cost.
+            import base64
+            import gzip
+            import hashlib
+
             body = gzip.compress(b"\n".join(self._lines) + b"\n", compresslevel=6, mtime=0)
             digest = hashlib.sha256(body).digest()
             self._payload = Payload(body, digest.hex(), base64.b64encode(digest).decode())
@@ -93,17 +115,19 @@ class Batch:
         return self.payload().body
 
 
-@dataclass(slots=True)
 class Batcher:
     """Owns the buffer, the counters and the batches cut but not yet written."""
 
-    buffer: RingBuffer
-    identity: Identity
-    batch_max_bytes: int
-    max_pending: int
-    counters: Counters = field(default_factory=Counters)
-    _pending: deque[Batch] = field(default_factory=deque, repr=False)
-    _next_sequence: int = 0
+    __slots__ = ("_next_sequence", "_pending", "batch_max_bytes", "buffer", "counters", "identity", "max_pending")
+
+    def __init__(self, buffer: RingBuffer, identity: Identity, batch_max_bytes: int, max_pending: int) -> None:
+        self.buffer = buffer
+        self.identity = identity
+        self.batch_max_bytes = batch_max_bytes
+        self.max_pending = max_pending
+        self.counters = Counters()
+        self._pending: deque[Batch] = deque()
+        self._next_sequence = 0
 
     def ingest(self, decoded: DecodedBatch, arrival: float) -> None:
         counters = self.counters
@@ -131,7 +155,7 @@ class Batcher:
 
     def new_instance(self, instance_id: str) -> None:
         """Write under a new instance id from now on, from sequence 0 (after a SnapStart restore)."""
-        self.identity = replace(self.identity, instance_id=instance_id)
+        self.identity = self.identity.replace(instance_id=instance_id)
         self._next_sequence = 0
 
     def mark_written(self, batch: Batch) -> None:
@@ -160,7 +184,7 @@ class Batcher:
                     "instanceId": self.identity.instance_id,
                     "sequence": sequence,
                     "events": len(lines),
-                    "counters": asdict(self.counters),
+                    "counters": self.counters.as_dict(),
                 },
             }
         )
@@ -182,7 +206,7 @@ def object_key(identity: Identity, sequence: int, moment: datetime) -> str:
 
 def safe_segment(text: str) -> str:
     """One key segment of letters, digits and `._=-` only; never empty, never `.` or `..`."""
-    return _DOTS.sub("_", _UNSAFE.sub("_", text)).strip(".") or "_"
+    return re.sub(_DOTS, "_", re.sub(_UNSAFE, "_", text)).strip(".") or "_"
 
 
 def safe_segments(prefix: str) -> list[str]:

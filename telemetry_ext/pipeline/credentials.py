@@ -12,29 +12,44 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
 from urllib.parse import urlsplit
 
 import orjson
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import RetryableSinkError
 from telemetry_ext.http.client import Connection
 from telemetry_ext.http.wire import HttpError
-from telemetry_ext.lambda_env import ContainerEndpoint, CredentialSource, EnvironmentKeys
+from telemetry_ext.lambda_env import EnvironmentKeys
+from telemetry_ext.record import Record
+
+if TYPE_CHECKING:
+    from typing import Final
+
+    from telemetry_ext.lambda_env import ContainerEndpoint, CredentialSource
 
 REFRESH_BEFORE_S: Final = 300.0
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    access_key_id: str = field(repr=False)
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-    expires_at: float | None = None
-    """Wall-clock seconds; None: they do not expire while the environment lives."""
-    fetched_at: float = 0.0
+class Credentials(Record):
+    def __init__(
+        self,
+        access_key_id: str,
+        secret_access_key: str,
+        session_token: str | None = None,
+        expires_at: float | None = None,
+        fetched_at: float = 0.0,
+    ) -> None:
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
+        self.session_token = session_token
+        self.expires_at = expires_at
+        """Wall-clock seconds; None: they do not expire while the environment lives."""
+        self.fetched_at = fetched_at
+
+    def __repr__(self) -> str:
+        return f"Credentials(expires_at={self.expires_at!r}, fetched_at={self.fetched_at!r})"  # never the keys
 
 
 class CredentialsProvider:

@@ -14,33 +14,47 @@ last write, and exits `margin` before the deadline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+
+from telemetry_ext.record import Record
 
 DRAIN_RESERVE_S = 0.4
 """Time kept for the last write at SHUTDOWN: a few PUTs at S3's usual latency, and a retry."""
 
 
-@dataclass(frozen=True, slots=True)
-class FlushPolicy:
-    interval_s: float
-    budget_s: float
-    batch_max_bytes: int
-    high_water_events: int
-    high_water_bytes: int
-    shutdown_grace_s: float
-    shutdown_quiet_s: float
-    shutdown_margin_s: float
+class FlushPolicy(Record):
+    def __init__(
+        self,
+        *,
+        interval_s: float,
+        budget_s: float,
+        batch_max_bytes: int,
+        high_water_events: int,
+        high_water_bytes: int,
+        shutdown_grace_s: float,
+        shutdown_quiet_s: float,
+        shutdown_margin_s: float,
+    ) -> None:
+        self.interval_s = interval_s
+        self.budget_s = budget_s
+        self.batch_max_bytes = batch_max_bytes
+        self.high_water_events = high_water_events
+        self.high_water_bytes = high_water_bytes
+        self.shutdown_grace_s = shutdown_grace_s
+        self.shutdown_quiet_s = shutdown_quiet_s
+        self.shutdown_margin_s = shutdown_margin_s
 
 
-@dataclass(frozen=True, slots=True)
-class BufferState:
+class BufferState(Record):
     """What the policy needs to know of the pipeline at one moment."""
 
-    buffered_events: int
-    buffered_bytes: int
-    oldest_arrival: float | None
-    pending_batches: int
+    def __init__(
+        self, buffered_events: int, buffered_bytes: int, oldest_arrival: float | None, pending_batches: int
+    ) -> None:
+        self.buffered_events = buffered_events
+        self.buffered_bytes = buffered_bytes
+        self.oldest_arrival = oldest_arrival
+        self.pending_batches = pending_batches
 
 
 class FlushReason(Enum):
@@ -75,14 +89,14 @@ def invoke_wait(policy: FlushPolicy, until_deadline_s: float) -> float:
     return max(0.0, min(policy.budget_s, until_deadline_s - policy.shutdown_margin_s))
 
 
-@dataclass(frozen=True, slots=True)
-class ShutdownPlan:
-    exit_at: float
-    """Monotonic time to be gone by: the deadline less the margin."""
-    listen_until: float
-    """The latest moment to stop listening, so that the last write still has its reserve."""
-    expect_until: float
-    """How long to wait for events still expected (the last report, the end of init), whatever the quiet."""
+class ShutdownPlan(Record):
+    def __init__(self, exit_at: float, listen_until: float, expect_until: float) -> None:
+        self.exit_at = exit_at
+        """Monotonic time to be gone by: the deadline less the margin."""
+        self.listen_until = listen_until
+        """The latest moment to stop listening, so that the last write still has its reserve."""
+        self.expect_until = expect_until
+        """How long to wait for events still expected (the last report, the end of init), whatever the quiet."""
 
 
 def shutdown_plan(policy: FlushPolicy, now: float, until_deadline_s: float) -> ShutdownPlan:

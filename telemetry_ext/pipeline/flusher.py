@@ -9,15 +9,18 @@ before the next one; only SHUTDOWN, the last chance, does not wait for it.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
-from typing import Final
 
+from telemetry_ext import TYPE_CHECKING, log
 from telemetry_ext.errors import FatalSinkError, NotTriedError, RetryableSinkError
-from telemetry_ext.pipeline.batcher import Batcher
-from telemetry_ext.pipeline.sink import Sink, write_with_retries
+from telemetry_ext.pipeline.retries import write_with_retries
 
-log: Final = logging.getLogger("telemetry_ext")
+if TYPE_CHECKING:
+    from typing import Final
+
+    from telemetry_ext.pipeline.batcher import Batcher
+    from telemetry_ext.pipeline.retries import Sink
+
 RETRY_PAUSE_S: Final = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Pause after 1, 2, 3, ... failed flushes in a row before S3 is tried again."""
 

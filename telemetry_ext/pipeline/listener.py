@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
-from typing import Final
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.events import UNPARSABLE, DecodedBatch, decode_batch
 from telemetry_ext.http.server import OkServer
+
+if TYPE_CHECKING:
+    from typing import Final
 
 LOOPBACK: Final = "127.0.0.1"
 _RESOLVE_TIMEOUT_S: Final = 1.0
@@ -27,9 +30,12 @@ async def bind_address(host: str) -> str:
     second. Never a wildcard: the listener must be reachable only from inside the execution environment."""
     if host in ("", "0.0.0.0", "::"):
         return LOOPBACK
+    # An ASCII name is given as bytes: a str goes through the idna codec, whose import (unicodedata, stringprep)
+    # is start-up cost, for a name that needs no encoding.
+    name = host.encode("ascii") if host.isascii() else host
     try:
-        async with asyncio.timeout(_RESOLVE_TIMEOUT_S):
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=socket.AF_INET)
+        lookup = asyncio.get_running_loop().getaddrinfo(name, None, family=socket.AF_INET)
+        infos = await asyncio.wait_for(lookup, _RESOLVE_TIMEOUT_S)
     except (OSError, TimeoutError):
         return LOOPBACK
     return str(infos[0][4][0]) if infos else LOOPBACK

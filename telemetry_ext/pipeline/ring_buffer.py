@@ -7,22 +7,21 @@ the caller) so the flush policy can ask how old the oldest buffered event is.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 
 
-@dataclass(slots=True)
 class RingBuffer:
     """FIFO of `(arrival, line)` pairs. `dropped` counts every event pushed out or refused."""
 
-    max_events: int
-    max_bytes: int
-    dropped: int = 0
-    _items: deque[tuple[float, bytes]] = field(default_factory=deque, repr=False)
-    _bytes: int = 0
+    __slots__ = ("_bytes", "_items", "dropped", "max_bytes", "max_events")
 
-    def __post_init__(self) -> None:
-        if self.max_events < 1 or self.max_bytes < 1:
+    def __init__(self, max_events: int, max_bytes: int) -> None:
+        if max_events < 1 or max_bytes < 1:
             raise ValueError("a ring buffer needs room for at least one event")
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self.dropped = 0
+        self._items: deque[tuple[float, bytes]] = deque()
+        self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._items)

@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Literal
 from urllib.parse import urlsplit
 
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import FatalSinkError, RetryableSinkError
 from telemetry_ext.http import host_header
 from telemetry_ext.pipeline import sigv4
+from telemetry_ext.record import Record
+
+if TYPE_CHECKING:
+    from typing import Final, Literal
+
+    Verdict = Literal["written", "already-there", "wrong-region", "clock-skew", "token"]
 
 RETRYABLE_CODES: Final = frozenset(
     {"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling", "ConditionalRequestConflict"}
@@ -36,13 +41,13 @@ _FIELD: Final = re.compile(rb"<(Code|Region|Endpoint|ServerTime|Message)>([^<]{1
 _REGION_IN_HOST: Final = re.compile(r"(?:^|\.)s3[.-]([a-z]{2}(?:-[a-z]+)+-\d{1,2})\.amazonaws\.com(?:\.cn)?$")
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    connect_host: str
-    port: int
-    tls: bool
-    bucket: str
-    bucket_in_path: bool
+class Endpoint(Record):
+    def __init__(self, connect_host: str, port: int, tls: bool, bucket: str, bucket_in_path: bool) -> None:
+        self.connect_host = connect_host
+        self.port = port
+        self.tls = tls
+        self.bucket = bucket
+        self.bucket_in_path = bucket_in_path
 
     @property
     def host(self) -> str:
@@ -64,11 +69,11 @@ def endpoint_for(bucket: str, region: str, endpoint_url: str = "") -> Endpoint:
     return Endpoint(f"{bucket}.s3.{region}.{suffix}", 443, True, bucket, False)
 
 
-@dataclass(frozen=True, slots=True)
-class PutOptions:
-    sse: str = ""
-    sse_kms_key_id: str = ""
-    expected_bucket_owner: str = ""
+class PutOptions(Record):
+    def __init__(self, sse: str = "", sse_kms_key_id: str = "", expected_bucket_owner: str = "") -> None:
+        self.sse = sse
+        self.sse_kms_key_id = sse_kms_key_id
+        self.expected_bucket_owner = expected_bucket_owner
 
 
 def put_headers(options: PutOptions, checksum_sha256: str, *, create_only: bool) -> dict[str, str]:
@@ -90,18 +95,17 @@ def put_headers(options: PutOptions, checksum_sha256: str, *, create_only: bool)
     return headers
 
 
-Verdict = Literal["written", "already-there", "wrong-region", "clock-skew", "token"]
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(Record):
     """What an S3 answer means for the PUT that got it."""
 
-    verdict: Verdict
-    region: str | None = None
-    server_time: float | None = None
-    refusal: str = ""
-    """S3's own words (code, status, message), for the error if the verdict cannot be acted on."""
+    def __init__(
+        self, verdict: Verdict, region: str | None = None, server_time: float | None = None, refusal: str = ""
+    ) -> None:
+        self.verdict = verdict
+        self.region = region
+        self.server_time = server_time
+        self.refusal = refusal
+        """S3's own words (code, status, message), for the error if the verdict cannot be acted on."""
 
 
 def interpret(status: int, headers: Mapping[str, str], body: bytes, key: str, *, create_only: bool) -> Answer:

@@ -11,8 +11,12 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Final
 from urllib.parse import quote
+
+from telemetry_ext import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Final
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
 

@@ -1,4 +1,4 @@
-"""The S3 sink: PutObject of one batch over TLS with SigV4, and the retry loop around it.
+"""The S3 sink: PutObject of one batch over TLS with SigV4.
 
 No AWS SDK: aioboto3/botocore cost ~300 ms of CPU to import and ~60 ms to build a client, seconds at 128 MB
 (7 % of a core); with them the extension was SIGKILLed at SHUTDOWN with its last batch unwritten, 3 runs of 3.
@@ -7,23 +7,21 @@ That makes this module the S3 client, held to an SDK's standard: credentials as 
 (`tls.py`); a bucket in another region found from S3's answer and remembered; the signing clock corrected
 when S3 says it is skewed; checksums sent; attempts timed in awake time, not frozen time (`awake.py`).
 
-`write_with_retries` retries with capped exponential backoff, retries a dropped connection at once (a pooled
-connection goes stale while Lambda keeps the environment frozen), and never retries what cannot pass.
+One `put` is one attempt (with the corrections S3's answer asks for); `retries.py` decides on the next.
+Imported when first needed (`lazy_sink.py`), not at start-up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Final, Protocol
 
+from telemetry_ext import TYPE_CHECKING, log
 from telemetry_ext.awake import awake_timeout
 from telemetry_ext.config import Config
-from telemetry_ext.errors import FatalSinkError, NotTriedError, RetryableSinkError
+from telemetry_ext.errors import FatalSinkError, RetryableSinkError
 from telemetry_ext.http.client import Connection, Response
 from telemetry_ext.http.wire import CertificateError, HttpError
 from telemetry_ext.lambda_env import EnvironmentKeys
@@ -32,15 +30,11 @@ from telemetry_ext.pipeline.batcher import Batch, Payload
 from telemetry_ext.pipeline.credentials import CredentialsProvider
 from telemetry_ext.pipeline.tls import TlsContext
 
-log: Final = logging.getLogger("telemetry_ext")
-_BACKOFF_BASE_S: Final = 0.05
-_BACKOFF_CAP_S: Final = 1.0
+if TYPE_CHECKING:
+    from typing import Final
+
 _CORRECTIONS: Final = 3
 """Answers acted on at once within one attempt: the bucket's region, the signing clock, a fresh token."""
-
-
-class Sink(Protocol):
-    async def put(self, batch: Batch, timeout_s: float) -> None: ...
 
 
 class S3Sink:
@@ -54,6 +48,8 @@ class S3Sink:
         self._endpoint = s3.endpoint_for(config.bucket, self.region, config.s3_endpoint_url)
         self._skew_s = 0.0
         self._connection: Connection | None = None
+        self._connection_restored = False
+        """The connection was opened before a SnapStart restore: the next request opens a new one."""
 
     def prepare(self) -> None:
         """Start the costly part of the first PUT now (the TLS context, in a thread), off any deadline."""
@@ -122,6 +118,9 @@ class S3Sink:
             raise FatalSinkError(f"PUT {key}: {answer.refusal}")
 
     async def _http(self) -> Connection:
+        if self._connection_restored:
+            self._connection_restored = False
+            self.forget_connection()
         if self._connection is None:
             endpoint = self._endpoint
             tls = await self.tls.get() if endpoint.tls else None
@@ -134,53 +133,14 @@ class S3Sink:
             self._connection = None
 
     def after_restore(self) -> None:
-        """A SnapStart restore: connections opened before the snapshot are dead, and so may be the token."""
-        self.forget_connection()
+        """A SnapStart restore: connections opened before the snapshot are dead, and so may be the token. The
+        next PUT opens a new connection; a PUT under way is not cut off (where restores continue one process, as
+        in the local emulator, it may have been answered already: cutting it made a retry write its object a
+        second time)."""
+        self._connection_restored = True
         self.credentials.invalidate()
         self._skew_s = 0.0
 
     async def close(self) -> None:
         self.forget_connection()
         self.credentials.forget_connection()
-
-
-Sleep = Callable[[float], Awaitable[None]]
-
-
-async def write_with_retries(
-    sink: Sink,
-    batch: Batch,
-    *,
-    deadline: float | None,
-    attempts: int,
-    attempt_timeout_s: float,
-    on_retry: Callable[[], None],
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Sleep = asyncio.sleep,
-) -> None:
-    """PUT `batch` until it succeeds, raising the last error when attempts or time (`deadline` on `clock`, if
-    any) run out. A `FatalSinkError` is raised at once; `NotTriedError` if the deadline had passed already."""
-    for attempt in range(attempts):
-        left = attempt_timeout_s if deadline is None else deadline - clock()
-        if left <= 0:
-            if attempt == 0:
-                raise NotTriedError(f"PUT {batch.key}: not tried, its flush's deadline had passed; kept for the next")
-            raise RetryableSinkError(f"PUT {batch.key}: out of time after {attempt} attempts")
-        try:
-            await sink.put(batch, min(attempt_timeout_s, left))
-            return
-        except RetryableSinkError:
-            if attempt + 1 == attempts:
-                raise
-            on_retry()
-            pause = backoff_s(attempt)
-            if deadline is not None and deadline - clock() <= pause:
-                raise
-            await sleep(pause)
-
-
-def backoff_s(attempt: int) -> float:
-    """0 for the first retry (a stale connection is the usual cause), then full-jitter exponential."""
-    if attempt == 0:
-        return 0.0
-    return random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt))

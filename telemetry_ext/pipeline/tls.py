@@ -26,13 +26,15 @@ import asyncio
 import base64
 import os
 import re
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Final
 
-from telemetry_ext.lambda_env import TrustSource
+from telemetry_ext import TYPE_CHECKING
+from telemetry_ext.record import Record
 
 if TYPE_CHECKING:
     import ssl
+    from typing import Final
+
+    from telemetry_ext.lambda_env import TrustSource
 
 SYSTEM_DIRECTORIES: Final = (
     "/etc/pki/ca-trust/extracted/pem/directory-hash",  # Fedora-family update-ca-trust (newer releases)
@@ -53,13 +55,13 @@ S3_ROOT_NAMES: Final = (
 """Subjects of the roots S3's certificates chain to (Amazon Trust Services; the Starfield root cross-signs them)."""
 
 
-@dataclass(frozen=True, slots=True)
-class TrustStore:
-    path: str | None
-    is_directory: bool
-    origin: str
-    s3_roots_only: bool = False
-    """Only the roots S3 chains to, picked from the bundle (the system's bundle, until `widen`)."""
+class TrustStore(Record):
+    def __init__(self, path: str | None, is_directory: bool, origin: str, s3_roots_only: bool = False) -> None:
+        self.path = path
+        self.is_directory = is_directory
+        self.origin = origin
+        self.s3_roots_only = s3_roots_only
+        """Only the roots S3 chains to, picked from the bundle (the system's bundle, until `widen`)."""
 
     def describe(self) -> str:
         kind = "directory" if self.is_directory else "bundle"
@@ -137,7 +139,7 @@ class TlsContext:
         """S3's chain did not verify against S3's roots alone: use the whole bundle. False if it already was."""
         if not self.store.s3_roots_only:
             return False
-        self._store = replace(self.store, s3_roots_only=False)
+        self._store = self.store.replace(s3_roots_only=False)
         self._building = None
         return True
 

@@ -12,8 +12,9 @@ from telemetry_ext.config import Config
 from telemetry_ext.errors import FatalSinkError, RetryableSinkError
 from telemetry_ext.events import decode_batch
 from telemetry_ext.pipeline.batcher import Batch, Batcher, Identity
+from telemetry_ext.pipeline.retries import write_with_retries
 from telemetry_ext.pipeline.ring_buffer import RingBuffer
-from telemetry_ext.pipeline.sink import S3Sink, write_with_retries
+from telemetry_ext.pipeline.sink import S3Sink
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.s3 import S3Server, decode_object
 

@@ -19,7 +19,7 @@ ORDER = [(v, p) for p in ("boosted", "throttled") for v in ("none", "interpreted
 
 def compare(out: Path, memory: int, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], Any]:
     command = [sys.executable, str(REPO / "scripts" / "bench" / "compare.py"), "--invocations", "2", "--rounds", "1",
-               "--memory", str(memory), "--sleep-ms", "50", "--out", str(out)]  # fmt: skip
+               "--memory", str(memory), "--sleep-ms", "50", "--startup-rounds", "1", "--out", str(out)]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return result, json.loads((out / "compare.json").read_text())
@@ -27,7 +27,9 @@ def compare(out: Path, memory: int, env: dict[str, str] | None = None) -> tuple[
 
 def test_a_tiny_comparison_writes_its_files_with_every_report_in_s3(tmp_path: Path) -> None:
     result, data = compare(tmp_path, 512)
-    assert set(data) == {"context", "builds", "figures", "sessions"}
+    assert set(data) == {"context", "builds", "figures", "sessions", "startup"}
+    for flavour in ("interpreted", "native"):  # the start-up of both layers, without the emulator
+        assert data["startup"]["summary"][flavour]["first_next_cpu_median_ms"] > 0
     assert {"machine", "commit", "python", "workload", "limits", "date"} <= set(data["context"])
     figures = data["figures"]["512"]
     assert {"none", "interpreted", "native", "ratios_native_over_interpreted", "no_limits"} <= set(figures)

@@ -87,8 +87,10 @@ def test_each_interpreter_imports_the_extension_from_its_own_bytecode(built: Bui
     # GIVEN the unpacked layer, which nothing may write to (as /opt on Lambda)
     python = interpreter(built, version)
     env = {"PYTHONPATH": str(built.python), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONSAFEPATH": "1"}
-    # WHEN that interpreter imports the extension's entry point and orjson, verbosely
-    program = "import telemetry_ext.__main__, orjson; print(orjson.orjson.__file__, orjson.dumps({'ok': 1}).decode())"
+    # WHEN that interpreter imports the extension (its entry point, what the entry point imports when it runs, and
+    # the S3 client it loads after init) and orjson, verbosely
+    program = "import telemetry_ext.__main__, telemetry_ext.app, telemetry_ext.pipeline.sink, orjson; "
+    program += "print(orjson.orjson.__file__, orjson.dumps({'ok': 1}).decode())"
     result = subprocess.run([str(python), "-v", "-c", program], capture_output=True, text=True, env=env, timeout=60)
     # THEN orjson is its own build, and every module of the extension came from the layer's bytecode for it
     assert result.returncode == 0, result.stderr[-2000:]

@@ -1,7 +1,5 @@
 """The flush policy: pure decisions over the buffer's state and the clock."""
 
-from dataclasses import replace
-
 from telemetry_ext.pipeline.flush_policy import (
     DRAIN_RESERVE_S,
     BufferState,
@@ -52,7 +50,7 @@ def test_a_full_batch_is_due_at_once() -> None:
 
 def test_a_buffer_past_its_high_water_mark_is_due_at_once() -> None:
     assert due(POLICY, state(events=50, size=200, oldest=99), 100) is FlushReason.HIGH_WATER
-    assert due(replace(POLICY, batch_max_bytes=10**6), state(5, 5000, 99), 100) is FlushReason.HIGH_WATER
+    assert due(POLICY.replace(batch_max_bytes=10**6), state(5, 5000, 99), 100) is FlushReason.HIGH_WATER
 
 
 def test_pending_batches_are_retried_first() -> None:
@@ -60,14 +58,14 @@ def test_pending_batches_are_retried_first() -> None:
 
 
 def test_interval_zero_makes_any_data_due() -> None:
-    assert due(replace(POLICY, interval_s=0), state(events=1, size=1, oldest=100), 100) is FlushReason.AGE
+    assert due(POLICY.replace(interval_s=0), state(events=1, size=1, oldest=100), 100) is FlushReason.AGE
 
 
 def test_the_wait_before_next_is_the_budget_but_never_past_the_deadline() -> None:
     assert invoke_wait(POLICY, until_deadline_s=3) == 0.3
     assert abs(invoke_wait(POLICY, until_deadline_s=0.25) - 0.05) < 1e-9
     assert invoke_wait(POLICY, until_deadline_s=0.1) == 0
-    assert invoke_wait(replace(POLICY, budget_s=0), until_deadline_s=3) == 0
+    assert invoke_wait(POLICY.replace(budget_s=0), until_deadline_s=3) == 0
 
 
 def test_shutdown_exits_a_margin_before_the_deadline_and_keeps_a_reserve_for_the_last_write() -> None:
