@@ -7,10 +7,11 @@ the whole batch. The only change made is to line breaks between tokens (never in
 them raw), which become spaces so that every event is one NDJSON line.
 
 Splitting: Lambda sends compact JSON, so the elements of a batch are separated by `},{`; that split is tried
-first and kept when every piece parses as an object (a `},{` inside a string leaves an unterminated string in
-its piece, which cannot parse). Otherwise a tokenizer that skips strings finds the elements. Each element is
-parsed on its own (orjson, then the standard library for what orjson refuses, such as a lone surrogate escape),
-so one bad element costs itself only: it is counted in `malformed`.
+first. A `},{` inside an element (between the objects of `platform.runtimeDone`'s `spans`, or in a string) leaves
+a piece that does not parse; it is joined to the next until the whole parses, which is where the element ends
+(a JSON object that parses whole cannot be the start of a longer one). If that fails, a tokenizer that skips
+strings finds the elements. Each element is parsed on its own (orjson, then the standard library for what orjson
+refuses, such as a lone surrogate escape), so one bad element costs itself only: it is counted in `malformed`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ RESTORE_START: Final = "platform.restoreStart"
 _TOKENS: Final = rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]'
 """A string (skipped whole) or one of the array's punctuation marks; compiled by `re` when first used."""
 _WHITESPACE: Final = b" \t\r\n"
+MAX_JOINS: Final = 16
+"""Pieces joined into one element before the tokenizer is used instead (each join parses the element again)."""
 
 
 class DecodedBatch(Record):
@@ -86,7 +89,8 @@ def decode_batch(body: bytes) -> DecodedBatch:
 
 
 def _decode(elements: list[bytes], *, strict: bool, line_breaks: bool) -> DecodedBatch | None:
-    """The batch of `elements`; when `strict`, None as soon as one is not a JSON object (the split was wrong).
+    """The batch of `elements`; when `strict` (pieces of a `},{` split), pieces joined until they parse, and None
+    if one is not a JSON object then (the split was wrong).
     `line_breaks`: whether an element may hold a line break (between tokens), which then becomes a space.
     The hot path of the listener (~1 µs an event): one parse per element, and a look at its type."""
     lines: list[bytes] = []
@@ -95,11 +99,19 @@ def _decode(elements: list[bytes], *, strict: bool, line_breaks: bool) -> Decode
     malformed = dropped = 0
     restore_index: int | None = None
     loads, decode_error = orjson.loads, orjson.JSONDecodeError
-    for raw in elements:
+    joined, joins = b"", 0
+    for piece in elements:
+        raw = joined + b"," + piece if joins else piece
         try:
             event = loads(raw)
         except decode_error:
+            if strict:  # a piece of a compact split: the element goes on in the next piece (a few times at most)
+                joined, joins = raw, joins + 1
+                if joins > MAX_JOINS:
+                    return None
+                continue
             event = _load_leniently(raw)
+        joins = 0
         if type(event) is not dict:
             if strict:
                 return None
@@ -120,6 +132,8 @@ def _decode(elements: list[bytes], *, strict: bool, line_breaks: bool) -> Decode
                 dropped += count
         elif kind == RESTORE_START and restore_index is None:
             restore_index = len(lines) - 1
+    if joins:
+        return None
     if line_breaks:  # between tokens only (JSON forbids them raw in strings): each event must stay one line
         lines = [line.replace(b"\n", b" ").replace(b"\r", b" ") for line in lines]
     return DecodedBatch(tuple(lines), malformed, dropped, tuple(reports), frozenset(types), restore_index)
