@@ -6,7 +6,9 @@ With root (`EmulatorConfig.use_namespaces` None or True), one private mount name
 - `/opt`: the layers merged in order (`layer.py`), read-only;
 - `/var/task`: the function's code (the handler's folder), read-only; empty for the simulated runtime;
 - `/tmp`: a folder of the environment's own, writable, kept across resets (as Lambda keeps /tmp), with the
-  configured shared paths visible at their own place;
+  configured shared paths visible at their own place, and so are the emulator's own Python environment and
+  package when they live under the host's /tmp (a checkout in `mktemp -d`): the runtimes run with that Python,
+  as Lambda's run with /var/lang;
 - `/etc/hosts`: the host's, plus `sandbox.localdomain` and `sandbox` for the environment's own loopback
   address (`sandbox_address.py`), where the platform delivers telemetry.
 
@@ -23,6 +25,7 @@ import fcntl
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,7 +156,8 @@ async def _namespaced(config: EmulatorConfig, root: Path, lock: int) -> Isolatio
     hosts.write_text(hosts_file(Path("/etc/hosts"), address.address))
     code = config.runtime.code_dir or root / "task"
     binds = (Bind(root / "opt", "/opt"), Bind(code, "/var/task"), Bind(hosts, "/etc/hosts"))
-    plan = MountPlan(binds, root / "tmp", root / "staging", config.shared_paths)
+    shared = (*config.shared_paths, *host_python_paths(config.runtime.command()[0]))
+    plan = MountPlan(binds, root / "tmp", root / "staging", shared)
     try:
         namespace = await MountNamespace.start(plan)
     except NamespaceUnavailable as unavailable:
@@ -164,6 +168,14 @@ async def _namespaced(config: EmulatorConfig, root: Path, lock: int) -> Isolatio
                    "sandbox.localdomain does not resolve; telemetry delivered to 127.0.0.1")  # fmt: skip
         return Isolation(root, lock, loopback(), None, str(unavailable))
     return Isolation(root, lock, address, namespace, "")
+
+
+def host_python_paths(runtime_executable: str) -> tuple[Path, ...]:
+    """What the environment's processes run with from the host, to be seen even under the private /tmp: the
+    runtime's interpreter installation (bin/..: a venv or a Python), this Python environment (awslambdaric, the
+    interpreted extension's python) and the emulator's package (the simulated runtime)."""
+    runtime_prefix = Path(runtime_executable).parent.parent
+    return runtime_prefix, Path(sys.prefix), Path(__file__).resolve().parent
 
 
 def hosts_file(host_hosts: Path, address: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,22 @@ async def test_tmp_is_the_environments_own_and_outlives_a_reset(tmp_path: Path) 
     assert shared_mounts == []
     # and nothing of the environment is left on the host: /tmp untouched, its folder, /var/task, any mount
     assert host_traces(root) == []
+
+
+async def test_a_runtime_whose_python_lives_under_the_hosts_tmp_still_starts(tmp_path: Path) -> None:
+    """A checkout in `mktemp -d` runs its runtimes with a Python under /tmp, which the private /tmp covers."""
+    with tempfile.TemporaryDirectory(prefix="emulator-python-", dir="/tmp") as folder:
+        # GIVEN a Python environment under the host's /tmp, not among the configured shared paths
+        making = await asyncio.create_subprocess_exec(sys.executable, "-m", "venv", "--without-pip", folder)
+        assert await making.wait() == 0
+        runtime = SimulatedRuntime(python=f"{folder}/bin/python")
+        config = EmulatorConfig(runtime=runtime, memory_mb=1769, use_namespaces=True)
+        # WHEN the environment starts its runtime with it
+        async with Emulator(config) as emulator:
+            await emulator.start()
+            record = await emulator.invoke(b"{}")
+    # THEN the runtime started and answered
+    assert record.status == "success"
 
 
 def propagating_mounts(pid: int) -> list[str]:
