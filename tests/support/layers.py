@@ -13,12 +13,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def source_layer(folder: Path) -> Path:
-    """The interpreted flavour without a build: the real launcher + a link to the source package."""
+    """The interpreted flavour without a build: the real launcher + a copy of the source package (a copy, as a
+    layer holds it: a link into a checkout under /tmp would point into the environment's private /tmp)."""
     (folder / "extensions").mkdir(parents=True)
     shutil.copy2(REPO / "layer" / "extensions" / "telemetry-ext", folder / "extensions" / "telemetry-ext")
     python = folder / "telemetry-ext" / "python"
     python.mkdir(parents=True)
-    (python / "telemetry_ext").symlink_to(REPO / "telemetry_ext")
+    shutil.copytree(REPO / "telemetry_ext", python / "telemetry_ext")  # with its bytecode, when there is some
     return folder
 
 
