@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import sys
@@ -19,7 +20,9 @@ def source_layer(folder: Path) -> Path:
     shutil.copy2(REPO / "layer" / "extensions" / "telemetry-ext", folder / "extensions" / "telemetry-ext")
     python = folder / "telemetry-ext" / "python"
     python.mkdir(parents=True)
-    shutil.copytree(REPO / "telemetry_ext", python / "telemetry_ext")  # with its bytecode, when there is some
+    shutil.copytree(REPO / "telemetry_ext", python / "telemetry_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    # with its bytecode, as the built layer has it (/opt is read-only: without it every start compiles the source)
+    compileall.compile_dir(python / "telemetry_ext", quiet=1)
     return folder
 
 
