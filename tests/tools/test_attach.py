@@ -74,26 +74,18 @@ def function(lambda_api: str, aws_env: None, tmp_path: Path) -> Iterator[dict[st
     }
 
 
+def attach_argv(function: dict[str, Any], *options: str) -> list[str]:
+    """`attach` of version 2 of our layer to the test's function, against moto, with `options`."""
+    return ["attach", "--function", function["name"], "--layer-arn", function["ours"][1], *options,
+            "--endpoint-url", function["endpoint"]]  # fmt: skip
+
+
 def test_attach_keeps_what_the_function_had_and_replaces_the_older_version(
     function: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a function with another layer, version 1 of ours, and a variable of its own
     # WHEN version 2 is attached with the extension's bucket and the role's policy
-    argv = [
-        "attach",
-        "--function",
-        function["name"],
-        "--layer-arn",
-        function["ours"][1],
-        "--bucket",
-        "my-bucket",
-        "--prefix",
-        "team",
-        "--put-role-policy",
-        "--endpoint-url",
-        function["endpoint"],
-    ]
-    assert main(argv) == 0
+    assert main(attach_argv(function, "--bucket", "my-bucket", "--prefix", "team", "--put-role-policy")) == 0
     # THEN the other layer stays, version 1 is replaced, the variables are merged
     configuration = function["client"].get_function_configuration(FunctionName=function["name"])
     assert [item["Arn"] for item in configuration["Layers"]] == [function["other"], function["ours"][1]]
@@ -111,19 +103,7 @@ def test_attach_keeps_what_the_function_had_and_replaces_the_older_version(
 
 
 def test_a_dry_run_changes_nothing(function: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    argv = [
-        "attach",
-        "--function",
-        function["name"],
-        "--layer-arn",
-        function["ours"][1],
-        "--bucket",
-        "my-bucket",
-        "--dry-run",
-        "--endpoint-url",
-        function["endpoint"],
-    ]
-    assert main(argv) == 0
+    assert main(attach_argv(function, "--bucket", "my-bucket", "--dry-run")) == 0
     configuration = function["client"].get_function_configuration(FunctionName=function["name"])
     assert [item["Arn"] for item in configuration["Layers"]] == [function["other"], function["ours"][0]]
     assert "dry run: nothing was changed" in capsys.readouterr().out
@@ -132,16 +112,7 @@ def test_a_dry_run_changes_nothing(function: dict[str, Any], capsys: pytest.Capt
 def test_a_function_without_a_bucket_setting_is_refused(
     function: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = [
-        "attach",
-        "--function",
-        function["name"],
-        "--layer-arn",
-        function["ours"][1],
-        "--endpoint-url",
-        function["endpoint"],
-    ]
-    assert main(argv) == 2
+    assert main(attach_argv(function)) == 2
     assert "TELEMETRY_EXT_BUCKET is required" in capsys.readouterr().err
 
 
