@@ -6,9 +6,9 @@ With root (`EmulatorConfig.use_namespaces` None or True), one private mount name
 - `/opt`: the layers merged in order (`layer.py`), read-only;
 - `/var/task`: the function's code (the handler's folder), read-only; empty for the simulated runtime;
 - `/tmp`: a folder of the environment's own, writable, kept across resets (as Lambda keeps /tmp), with the
-  configured shared paths visible at their own place, and so are the emulator's own Python environment and
-  package when they live under the host's /tmp (a checkout in `mktemp -d`): the runtimes run with that Python,
-  as Lambda's run with /var/lang;
+  configured shared paths visible at their own place, and so are the runtime's interpreter installation, the
+  emulator's own Python environment and package when they live under the host's /tmp (a checkout in
+  `mktemp -d`): the runtimes run with the host's Python, as Lambda's run with /var/lang (`host_python_paths`);
 - `/etc/hosts`: the host's, plus `sandbox.localdomain` and `sandbox` for the environment's own loopback
   address (`sandbox_address.py`), where the platform delivers telemetry.
 
