@@ -9,10 +9,13 @@ flavours interleaved round by round (interpreted, native, interpreted, ...):
 - `first_next`: the CPU from exec to the moment the first `/next` reaches a fake Lambda API
   (tests/support/lambda_driver.py): register, the settings, the listener, subscribe, /next: the extension's init.
   Read from the kernel's per-thread run time (/proc/<pid>/task/*/schedstat, nanoseconds) while the extension
-  waits on /next, with its peak RSS then;
+  waits on /next, with its peak RSS then. The S3 client starts loading in a worker thread once that /next is on
+  the wire (telemetry_ext/pipeline/lazy_sink.py), so these may include the first moments of that load (they are
+  read as soon as /next arrives);
 - `imports`: the same init with PYTHONPROFILEIMPORTTIME=1 (the native binary honours it too: Nuitka's loader runs
-  inside the interpreter's import machinery), the self time of every module imported by the first /next, summed
-  per top-level package. These times include the profiler's own overhead; they say where, not how much;
+  inside the interpreter's import machinery), the self time of every module imported by the first /next (the
+  S3 client's load cut off: tests/support/importtime.py), summed per top-level package. These times include
+  the profiler's own overhead; they say where, not how much;
 - `instructions`: the user-space instructions of the refused run, counted by valgrind's callgrind (once per flavour,
   when valgrind is installed): on a machine shared with other work, where CPU times move by ±20 % from one minute
   to the next, this count does not move.
@@ -43,6 +46,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from lambda_emulator.layer import unpack_layer  # noqa: E402
+from tests.support.importtime import init_imports  # noqa: E402
 from tests.support.lambda_driver import driving  # noqa: E402
 
 FLAVOURS = ("interpreted", "native")
@@ -128,14 +132,8 @@ def instructions(launcher: Path, flavour: str) -> int | None:
 
 
 def import_self_times(lines: Iterable[str]) -> dict[str, int]:
-    """`-X importtime` lines ("import time: self | cumulative | name") as {module: self µs}."""
-    times: dict[str, int] = {}
-    for line in lines:
-        if not line.startswith("import time:") or "self [us]" in line:
-            continue
-        self_us, _, name = line.removeprefix("import time:").split("|")
-        times[name.strip()] = int(self_us)
-    return times
+    """Init's imports (before the S3 client's load, which starts once /next is on the wire) as {module: self µs}."""
+    return {module.name: module.self_us for module in init_imports(lines)}
 
 
 def by_package(times: Mapping[str, int]) -> dict[str, int]:

@@ -2,10 +2,11 @@
 
 Init needs none of it: TLS, SigV4, credentials, S3's answers and their imports (ssl, hmac, hashlib, random,
 urllib) were a third of the extension's start-up CPU. `LazyS3Sink` stands for it until then. The lifecycle
-calls `prepare` once the first INVOKE's /next is on the wire (after init, so none of it is init's CPU, and while
-nothing waits on us): a worker thread imports and builds the sink, then its TLS context (`S3Sink.prepare`). A
-PUT that comes first (SHUTDOWN before any INVOKE, or Lambda Managed Instances, which send no INVOKE) starts the
-same and waits for it.
+calls `prepare` once our first /next is on the wire (our init is done; Lambda's goes on while the runtime
+starts, and no invoke runs yet): a worker thread imports and builds the sink, then its TLS context
+(`S3Sink.prepare`). Loading it after the first INVOKE instead held that invoke's /next up to ~70 ms at 128 MB
+(the thread holding the GIL, throttled) and was often unfinished at an early SHUTDOWN (scripts/bench/tls.py).
+A PUT that comes before it is loaded waits for it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 (PYTHONPROFILEIMPORTTIME=1, which the native binary honours too), against a driver playing Lambda's part
 (tests/support/lambda_driver.py).
 
-Init imports what init needs, no more: the S3 client is loaded after init (telemetry_ext/pipeline/lazy_sink.py),
+Init imports what init needs, no more: the S3 client is loaded after init (telemetry_ext/pipeline/lazy_sink.py;
+what the driver catches of that load is cut off by tests/support/importtime.py),
 and the native build leaves out of the standard library's import graph what the extension never runs, or
 imports it when first used (build/nuitka-package.config.yml). A cut that silently stopped applying (a Python
 whose source no longer matches) shows up here as a module imported again.
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from lambda_emulator.layer import unpack_layer
+from tests.support.importtime import init_imports
 from tests.support.lambda_driver import driving
 from tests.support.layers import FLAVOURS, Flavour
 from tests.support.s3 import S3Server, free_port
@@ -26,19 +28,13 @@ AFTER_INIT = {
     "telemetry_ext.pipeline.credentials", "telemetry_ext.pipeline.tls", "telemetry_ext.awake",
     "gzip", "zlib", "hashlib", "hmac", "random", "urllib.parse", "encodings.idna",
 }  # fmt: skip
-"""Modules of the S3 client, loaded after the first INVOKE's /next (or the first PUT), in both flavours."""
+"""Modules of the S3 client, loaded in a worker thread once the first /next is on the wire, in both flavours."""
 NATIVE_NEVER_AT_START = {
     "ssl", "_ssl", "asyncio.sslproto", "asyncio.staggered", "asyncio.streams", "asyncio.queues",
     "asyncio.subprocess", "asyncio.taskgroups", "asyncio.timeouts", "asyncio.threads", "logging", "platform",
     "subprocess", "locale", "ast", "dis",
 }  # fmt: skip
 """What build/nuitka-package.config.yml removes from the native build's start-up."""
-
-
-def imported(lines: list[str]) -> set[str]:
-    """The modules named by `-X importtime` lines ("import time: self | cumulative | name")."""
-    rows = [line.removeprefix("import time:").split("|") for line in lines if line.startswith("import time:")]
-    return {row[2].strip() for row in rows if len(row) == 3 and "imported package" not in row[2]}
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS, ids=lambda f: f.name)
@@ -54,9 +50,20 @@ async def test_init_imports_only_what_init_needs(
     # WHEN it registers, listens, subscribes and calls /next (and is stopped there)
     async with driving(layer / "extensions" / "telemetry-ext", env, free_port()) as driver:
         await driver.until_waiting()
-    modules = imported(driver.output)
+    modules = {module.name for module in init_imports(driver.output)}
     # THEN the profiler saw the extension start, and none of what init does not need was imported
     assert {"asyncio", "orjson", "telemetry_ext.lifecycle"} <= modules
     assert modules & AFTER_INIT == set()
     if flavour.name == "native":
         assert modules & NATIVE_NEVER_AT_START == set()
+
+
+def test_the_profile_is_cut_where_the_s3_clients_load_begins() -> None:
+    def line(name: str, depth: int) -> str:
+        return f"import time:        10 |         20 | {'  ' * depth}{name}"
+
+    init = [line("encodings", 1), line("os", 0), line("asyncio", 0)]
+    load = [line("zlib", 2), line("gzip", 1)]
+    cut = [[m.name for m in init_imports(lines)] for lines in
+           (init, init + load, init + load + [line("telemetry_ext.pipeline.sink", 0), line("ssl", 0)])]  # fmt: skip
+    assert cut == [["encodings", "os", "asyncio"]] * 3
