@@ -90,6 +90,10 @@ def _is_hashed_directory(path: str) -> bool:
 
 def client_context(store: TrustStore) -> ssl.SSLContext:
     """A verifying TLS client context (TLS 1.2+, host names checked) over `store`. CPU-bound: run in a thread."""
+    # asyncio's TLS transport: the native build defers its import from start-up to the first TLS connection
+    # (build/nuitka-package.config.yml), which at 128 MB made a first PUT at SHUTDOWN ~50 ms longer; here it is
+    # loaded off the loop, with the context (already imported in the interpreted flavour: no cost there).
+    import asyncio.sslproto  # noqa: F401
     import ssl
 
     if store.path is None:
