@@ -57,7 +57,7 @@ def test_the_report_agrees_with_the_emulators_records(recording: Recording, tmp_
     assert cold["count"] == len(inits) == 3 and cold["re_inits"] == sum(i.phase == "invoke" for i in inits) == 2
     outcomes = figures["outcomes"]
     assert outcomes["timeouts"] == sum(i.status == "timeout" for i in invokes) == 1, [
-        (i.status, i.error_type, i.error_message) for i in invokes
+        (n, i.status, i.error_message) for n, i in enumerate(invokes) if i.status == "timeout"
     ]
     assert outcomes["out_of_memory"] == sum(i.error_type == "Runtime.OutOfMemory" for i in invokes) == 1
     errors = [i for i in invokes if i.status != "timeout" and (i.status in ("error", "failure") or i.error_type)]
