@@ -20,6 +20,9 @@ from tests.support.s3 import S3Server, free_port
 
 FUNCTION = "recorded-function"
 MEMORY_MB = 512
+TIMEOUT_S = 6.0
+"""The hang's timeout, with room for the OOM kill: faulting in 512 MB at 512/1769 of a core takes 1.1-1.2 s alone,
+and took over 3 s twice in full test runs (the invoke then timed out instead of being killed)."""
 PAYLOADS = (
     *[{"log_lines": 2, "sleep_ms": 10}] * 3,
     {"error": "Function.Boom"},
@@ -51,7 +54,7 @@ async def record_session(s3: S3Server, bucket: str, tmp_path: Path, prefix: str 
         runtime=SimulatedRuntime(),
         layer=SOURCE.layer(tmp_path),
         memory_mb=MEMORY_MB,
-        timeout_s=3.0,
+        timeout_s=TIMEOUT_S,
         env=env,
         function_name=FUNCTION,
     )
