@@ -22,9 +22,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal
 
 FaultKind = Literal["status", "delay", "reset"]
+
+
+START_TIMEOUT_S: Final = 30.0
+"""How long `start` waits for the proxy's server to listen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,7 @@ class FaultProxy:
         (moto does not check the header)."""
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
+        self._failed: Exception | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.port = port
 
@@ -93,7 +98,8 @@ class FaultProxy:
 
     def start(self) -> FaultProxy:
         self._thread.start()
-        self._ready.wait()
+        if not self._ready.wait(START_TIMEOUT_S) or self._failed is not None:
+            raise RuntimeError(f"the fault proxy did not start on {self._listen}: {self._failed!r}")
         return self
 
     def stop(self) -> None:
@@ -131,7 +137,12 @@ class FaultProxy:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         server = asyncio.start_server(self._serve, *self._listen, ssl=self._tls, reuse_address=True)
-        self._server = self._loop.run_until_complete(server)
+        try:
+            self._server = self._loop.run_until_complete(server)
+        except Exception as error:  # start() says why, instead of waiting for ever
+            self._failed = error
+            self._ready.set()
+            return
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
