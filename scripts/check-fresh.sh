@@ -59,6 +59,8 @@ pristine_root() {
     fi
     rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xf "$base" &&
         cp /etc/resolv.conf "$root/etc/resolv.conf" &&
+        # /etc/hosts as Debian's installer writes it (debootstrap leaves none: 'localhost' would not resolve)
+        printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts" &&
         { [ ! -f /etc/pip.conf ] || cp /etc/pip.conf "$root/etc/pip.conf"; } &&
         { [ ! -d /usr/local/share/ca-certificates ] ||
             cp -r /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"; } &&
