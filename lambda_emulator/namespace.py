@@ -2,8 +2,10 @@
 
 A holder process (`ns_holder.py`, run by this module's `MountNamespace.start`) creates the namespace and mounts
 the environment's file system in it; every process of the environment is then started in that same namespace:
-between fork and exec it calls setns(2) on the holder's `/proc/<pid>/ns/mnt` (opened once by the emulator)
-and changes to its working directory as seen inside. Python 3.11 has no `os.setns`, so libc's is called
+between fork and exec it calls setns(2) on the holder's `/proc/<pid>/ns/mnt` (opened once by the emulator),
+takes the holder's root directory as its own (`/proc/<pid>/root`, as `nsenter --root` does: setns leaves a
+process at the namespace's top, outside any chroot the emulator runs in) and changes to its working directory
+as seen inside. Python 3.11 has no `os.setns`, so libc's is called
 through ctypes (a forked child has one thread, as setns(CLONE_NEWNS) requires).
 
 Nothing changes on the host: the namespace's mounts are private, and the holder exits when the emulator
@@ -58,9 +60,10 @@ class MountPlan:
 
 
 class MountNamespace:
-    def __init__(self, holder: asyncio.subprocess.Process, descriptor: int) -> None:
+    def __init__(self, holder: asyncio.subprocess.Process, descriptor: int, root: int) -> None:
         self._holder = holder
         self._descriptor = descriptor
+        self._root = root
 
     @classmethod
     async def start(cls, plan: MountPlan, python: str = sys.executable) -> MountNamespace:
@@ -83,7 +86,8 @@ class MountNamespace:
             reason = answer.removeprefix("error: ") or f"the holder exited with {holder.returncode}"
             raise NamespaceUnavailable(f"no private mount namespace (it needs root: CAP_SYS_ADMIN): {reason}")
         descriptor = os.open(f"/proc/{holder.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
-        return cls(holder, descriptor)
+        root = os.open(f"/proc/{holder.pid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        return cls(holder, descriptor, root)
 
     @property
     def pid(self) -> int:
@@ -91,21 +95,25 @@ class MountNamespace:
         return self._holder.pid
 
     def entering(self, cwd: str, before: Callable[[], None] | None = None) -> Callable[[], Any]:
-        """A `preexec_fn`: run `before` (joining cgroups, on the host's paths), enter the namespace, chdir."""
-        descriptor, encoded_cwd = self._descriptor, os.fsencode(cwd)
+        """A `preexec_fn`: run `before` (joining cgroups, on the host's paths), enter the namespace and the
+        holder's root, chdir."""
+        descriptor, root, encoded_cwd = self._descriptor, self._root, os.fsencode(cwd)
 
         def enter() -> None:
             if before is not None:
                 before()
             if _LIBC.setns(descriptor, CLONE_NEWNS) != 0:
                 raise OSError(ctypes.get_errno(), "setns(CLONE_NEWNS) into the environment's mount namespace")
+            os.fchdir(root)
+            os.chroot(".")
             os.chdir(encoded_cwd)
 
         return enter
 
     async def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self._descriptor)
+        for descriptor in (self._descriptor, self._root):
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
         await _stop(self._holder)
 
 

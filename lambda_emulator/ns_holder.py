@@ -121,7 +121,10 @@ def private_tmp(folder: str, shared: list[str]) -> None:
 def set_up(plan: dict[str, Any]) -> None:
     if LIBC.unshare(CLONE_NEWNS) != 0:
         raise HolderError(f"unshare(CLONE_NEWNS): {os.strerror(ctypes.get_errno())}")
-    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    try:
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+    except HolderError as error:  # EINVAL: '/' is not a mount point, as in a chroot of a plain folder
+        raise HolderError(f"{error} ('/' must be a mount point: bind a chroot's root onto itself first)") from None
     room = Room(plan["staging"])
     for item in plan["binds"]:
         room.ensure(item["target"], os.path.isdir(item["source"]))

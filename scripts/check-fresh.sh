@@ -74,6 +74,7 @@ step "unpacking a pristine root into $root and cloning $commit into /root/teleme
 inside() {
     unshare --mount --propagation private /bin/sh -c '
         r=$0
+        mount --bind "$r" "$r" &&  # "/" a mount point inside, as on a machine (the emulator makes it private)
         mount -t proc proc "$r/proc" &&
         mount --rbind /sys "$r/sys" &&
         mount --bind /dev "$r/dev" &&

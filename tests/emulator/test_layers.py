@@ -1,12 +1,15 @@
 """Layers as Lambda fills /opt with them: in order, later layers win, Lambda's limits; the environment's own
-names (hosts file) and address; its folder removed even when its emulator was killed."""
+names (hosts file) and address; its folder removed even when its emulator was killed; its processes inside its
+namespace even when the emulator runs in a chroot."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import stat
+import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
@@ -152,3 +155,35 @@ async def test_the_folder_of_a_killed_emulators_environment_is_removed_by_the_ne
 
 def existing(paths: list[Path]) -> list[Path]:
     return [path for path in paths if path.exists()]
+
+
+CHROOTED_EMULATOR = """
+import asyncio, subprocess
+from lambda_emulator.config import EmulatorConfig
+from lambda_emulator.isolation import open_isolation
+from lambda_emulator.runtimes import SimulatedRuntime
+
+async def main():
+    isolation = await open_isolation(EmulatorConfig(runtime=SimulatedRuntime(), use_namespaces=True))
+    enter, cwd = isolation.spawn("/tmp", None)
+    seen = subprocess.run(["cat", "/etc/hosts"], preexec_fn=enter, cwd=cwd, capture_output=True, text=True)
+    print(seen.stdout.splitlines()[0], flush=True)
+    await isolation.close()
+
+asyncio.run(main())
+"""
+
+
+def test_an_emulator_in_a_chroot_starts_its_processes_in_the_chroot_and_the_namespace(tmp_path: Path) -> None:
+    # GIVEN an emulator chrooted into a copy of this host's tree (a bind mount, as check-fresh's fresh root is)
+    root, script = tmp_path / "root", tmp_path / "emulator.py"
+    root.mkdir()
+    script.write_text(CHROOTED_EMULATOR)
+    chrooted = 'mount --make-rprivate / && mount --rbind / "$0" && exec chroot "$0" "$@"'
+    # WHEN it starts a process of its environment
+    command = ["unshare", "--mount", "sh", "-c", chrooted, root, sys.executable, script]
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+    # THEN the process sees the environment's hosts file (setns alone would put it at the host's real root)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("#")[0].split()[1:] == ["sandbox.localdomain", "sandbox"]
