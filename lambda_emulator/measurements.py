@@ -109,15 +109,20 @@ class ExtensionExit:
     exited_in_time: bool
     cpu_ms: float
     peak_rss_mb: float
+    shutdown_ms: float | None = None
+    """From the SHUTDOWN event sent to the process's exit (None: killed at the deadline)."""
 
 
 @dataclass(slots=True)
 class ShutdownRecord:
     reason: str
     duration_ms: float
+    """The whole phase: the runtime's SIGTERM window, the extensions' SHUTDOWN, the last telemetry delivered."""
     deadline_ms: int
     extensions: dict[str, ExtensionExit] = field(default_factory=dict)
     limits: Limits | None = None
+    runtime_ms: float = 0.0
+    """From SIGTERM to the runtime's exit (before SHUTDOWN is sent to extensions, as RIE does)."""
 
 
 def to_json(record: Any) -> dict[str, Any]:

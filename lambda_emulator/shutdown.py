@@ -14,6 +14,7 @@ from lambda_emulator.measurements import ExtensionExit, ShutdownRecord
 
 if TYPE_CHECKING:
     from lambda_emulator.environment import Emulator
+    from lambda_emulator.launch import Process
 
 SHUTDOWN_TOTAL_S: Final = 2.0
 
@@ -25,14 +26,17 @@ async def stop_environment(emulator: Emulator, reason: str) -> ShutdownRecord:
     started = time.monotonic()
     deadline_ms = int(time.time() * 1000 + SHUTDOWN_TOTAL_S * 1000)
     await _stop_runtime(emulator, graceful=bool(emulator.registry.agents))
+    runtime_ms = _ms_since(started)
     event = {"eventType": "SHUTDOWN", "deadlineMs": deadline_ms, "shutdownReason": reason}
+    sent = time.monotonic()
     emulator.registry.send("SHUTDOWN", event)
     shutdown_names = {a.name for a in emulator.registry.subscribed("SHUTDOWN")}
+    exited_at: dict[str, float] = {}
     waits = []
     for process in emulator.extensions:
         if process.label not in shutdown_names:
             process.kill_group()
-        waits.append(asyncio.ensure_future(process.exited()))
+        waits.append(asyncio.ensure_future(_note_exit(process, exited_at)))
     remaining = started + SHUTDOWN_TOTAL_S - time.monotonic()
     if waits:
         await asyncio.wait(waits, timeout=max(0.0, remaining))
@@ -42,11 +46,21 @@ async def stop_environment(emulator: Emulator, reason: str) -> ShutdownRecord:
         process.kill_group()
         code = await process.exited()
         figures = emulator.process_record(process.name)
-        exits[process.name] = ExtensionExit(code, in_time, figures.cpu_ms, figures.peak_rss_mb)
+        took = round((exited_at[process.name] - sent) * 1000, 3) if process.name in exited_at else None
+        exits[process.name] = ExtensionExit(code, in_time, figures.cpu_ms, figures.peak_rss_mb, took)
     await emulator.telemetry.drained(0.05)
     emulator.mark_stopped()
-    duration_ms = round((time.monotonic() - started) * 1000, 3)
-    return ShutdownRecord(reason, duration_ms, deadline_ms, exits, emulator.limits())
+    return ShutdownRecord(reason, _ms_since(started), deadline_ms, exits, emulator.limits(), runtime_ms)
+
+
+def _ms_since(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 3)
+
+
+async def _note_exit(process: Process, exited_at: dict[str, float]) -> None:
+    """Wait for the process to end (its output read to the end) and note when."""
+    await process.exited()
+    exited_at[process.name] = time.monotonic()
 
 
 async def _stop_runtime(emulator: Emulator, graceful: bool) -> None:

@@ -9,7 +9,7 @@ function. Everything runs in network and mount namespaces of the test's own (tes
 
 from __future__ import annotations
 
-import sys
+import subprocess
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -43,10 +43,9 @@ def run_tls_session(tmp_path: Path, flavour: Flavour, ca_name: str, **options: A
     settings = {"layer": str(layer), "env": flavour.env, "certificate_chain": str(certificate.chain),
                 "certificate_key": str(certificate.key), **options}  # fmt: skip
     (tmp_path / "options.json").write_bytes(orjson.dumps(settings))
-    command = [sys.executable, "-m", "tests.support.aws_session", str(tmp_path / "options.json"),
-               str(tmp_path / "result.json")]  # fmt: skip
     completed = run_in_aws_namespace(
-        ["sh", "-c", f'cd "{REPO}" && exec "$@"', "session", *command],
+        ["-m", "tests.support.aws_session", str(tmp_path / "options.json"), str(tmp_path / "result.json")],
+        cwd=REPO,
         scratch=tmp_path / "ns",
         ca_bundle=system_bundle() + certificate.ca.read_bytes(),
         hosts=hosts,
@@ -106,3 +105,19 @@ async def test_a_bucket_name_with_dots_path_style_with_the_environments_keys_ove
     puts = [e for e in result["front_log"] if e["method"] == "PUT"]
     assert {e["host"] for e in puts} == {"s3.us-east-1.amazonaws.com"}
     assert all(e["target"].startswith(f"/{bucket}/") and e["status"] == 200 for e in puts)
+
+
+def test_the_tier_runs_a_project_venv_made_from_usr_bins_python_which_it_masks(tmp_path: Path) -> None:
+    # GIVEN the project's interpreter in a venv made from /usr/bin's python3, as on a Debian machine
+    debian = Path("/usr/bin/python3")
+    assert debian.exists(), "this test needs /usr/bin/python3 with its venv module (Debian: python3-venv)"
+    subprocess.run([debian, "-m", "venv", "--without-pip", tmp_path / "venv"], check=True)
+    (site_packages,) = (tmp_path / "venv" / "lib").glob("python3.*/site-packages")
+    (site_packages / "marker.py").write_text("WHERE = 'the venv'\n")
+    # WHEN a script runs with it in the tier's namespaces
+    code = "import marker, os, sys; print(marker.WHERE, sys.prefix, os.path.getsize(os.path.realpath(sys.argv[1])))"
+    done = run_in_aws_namespace(["-c", code, str(debian)], cwd=tmp_path, scratch=tmp_path / "ns", ca_bundle=b"",
+                                hosts={}, timeout_s=60, python=str(tmp_path / "venv" / "bin" / "python3"))  # fmt: skip
+    # THEN it ran, with the venv's packages, while /usr/bin's python3 is masked (an empty file) for everything else
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["the", "venv", str(tmp_path / "ns" / "python"), "0"]

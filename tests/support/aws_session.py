@@ -95,6 +95,8 @@ async def _session(options: dict[str, Any], s3: S3Server) -> dict[str, Any]:
             **({} if options.get("tls", True) else {"TELEMETRY_EXT_S3_ENDPOINT_URL": front.endpoint}),
             **options.get("env", {}),
         }
+        if "TELEMETRY_EXT_PYTHON" in env:  # the interpreted flavour's: this interpreter, as the namespace shows it
+            env["TELEMETRY_EXT_PYTHON"] = sys.executable
         credentials: CredentialsEndpoint | None = None
         if options["credentials"] == "container":
             credentials = await stack.enter_async_context(serving(CredentialsEndpoint(s3.session_credentials, "t0k")))

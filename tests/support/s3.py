@@ -16,7 +16,6 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -99,13 +98,16 @@ def decode_object(body: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return header["record"], events
 
 
+def moto_server_command(port: int) -> list[str]:
+    """moto's server on loopback, run as a module of this interpreter (a script's shebang names the venv's
+    python by its path, which the TLS tier's namespace may mask)."""
+    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+
 def start_s3_server() -> S3Server:
     port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(BOOTSTRAP_ACTIONS), "MOTO_PORT": str(port)}
-    moto = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
-    )
+    process = subprocess.Popen(moto_server_command(port), env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     assert process.stderr is not None
     for raw in process.stderr:  # wait on the server's own "Running on" line, not on a sleep
         if b"Running on" in raw:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support.s3 import S3Server, free_port
+from tests.support.s3 import S3Server, free_port, moto_server_command
 from tests.tools.recorded import Recording, record_session
 
 
@@ -26,10 +24,7 @@ def recording(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> 
 def lambda_api() -> Iterator[str]:
     """moto's server (Lambda API) on loopback; it accepts any architecture or runtime, so the tool checks."""
     port = free_port()
-    moto = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
-    )
+    process = subprocess.Popen(moto_server_command(port), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     assert process.stderr is not None
     for line in process.stderr:  # its own "Running on" line, not a sleep
         if b"Running on" in line:

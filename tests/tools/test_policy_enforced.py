@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from lambda_emulator.runtimes import SimulatedRuntime
 from telemetry_tools import settings
 from telemetry_tools.policy import function_policy
 from tests.support.layers import SOURCE
-from tests.support.s3 import ALLOW_ALL, REGION, free_port
+from tests.support.s3 import ALLOW_ALL, REGION, free_port, moto_server_command
 from tests.support.summary import parse_summary
 
 pytestmark = pytest.mark.integration
@@ -38,10 +37,7 @@ def iam_s3() -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
     """(endpoint, admin keys, writer keys): the writer has only the generated policy."""
     port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(BOOTSTRAP)}
-    moto = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
-    )
+    process = subprocess.Popen(moto_server_command(port), env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     assert process.stderr is not None
     for line in process.stderr:  # its own "Running on" line, not a sleep
         if b"Running on" in line:
