@@ -156,11 +156,12 @@ class Lifecycle:
 
     def _consider(self, *, last_chance: bool = False, deadline: float | None = None) -> None:
         """Start a flush if one is due. After a failed flush, S3 is left alone for a pause (1 s, growing to 30 s)
-        whatever the trigger, so a refusing or failing S3 sees no retry storm; SHUTDOWN is the last chance."""
+        whatever the trigger, so a refusing or failing S3 sees no retry storm; SHUTDOWN is the last chance, and
+        everything buffered is due then."""
         if self._held or self._flusher.running:
             return
         now = self._clock.monotonic()
-        reason = flush_policy.due(self._policy, self._state(), now)
+        reason = flush_policy.due(self._policy, self._state(), now, shutting_down=last_chance)
         if reason is flush_policy.FlushReason.NOTHING_DUE or (not last_chance and now < self._flusher.retry_at):
             self._arm_timer()
             return

@@ -9,7 +9,8 @@ function up: on INVOKE the extension calls /next at once unless `budget` says to
 SHUTDOWN: Lambda keeps delivering telemetry after SHUTDOWN (the last invoke's `platform.report`, the end of
 init when no invoke came, other extensions' last lines). The extension keeps listening until the stream has
 been quiet for `quiet` (and the events it expects have come, for at most `grace`), leaving `reserve` for the
-last write, and exits `margin` before the deadline.
+last write, and exits `margin` before the deadline. Everything buffered is due at SHUTDOWN: it is written while
+the extension listens (a PUT made then overlaps the quiet window), and what comes later after it.
 """
 
 from __future__ import annotations
@@ -63,13 +64,16 @@ class FlushReason(Enum):
     AGE = "oldest event reached the flush interval"
     SIZE = "a full batch is buffered"
     HIGH_WATER = "the buffer passed its high-water mark"
+    SHUTDOWN = "the environment shuts down"
 
 
-def due(policy: FlushPolicy, state: BufferState, now: float) -> FlushReason:
+def due(policy: FlushPolicy, state: BufferState, now: float, *, shutting_down: bool = False) -> FlushReason:
     if state.pending_batches:
         return FlushReason.RETRY
     if state.buffered_events == 0 or state.oldest_arrival is None:
         return FlushReason.NOTHING_DUE
+    if shutting_down:
+        return FlushReason.SHUTDOWN
     if state.buffered_bytes >= policy.batch_max_bytes:
         return FlushReason.SIZE
     if state.buffered_events >= policy.high_water_events or state.buffered_bytes >= policy.high_water_bytes:

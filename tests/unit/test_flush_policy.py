@@ -40,6 +40,12 @@ def test_young_small_buffers_wait_for_the_interval_and_the_timer_says_when() -> 
     assert next_age_due(POLICY, young) == 105
 
 
+def test_at_shutdown_whatever_is_buffered_is_due_at_once() -> None:
+    assert due(POLICY, state(events=5, size=100, oldest=99.9), 100, shutting_down=True) is FlushReason.SHUTDOWN
+    assert due(POLICY, state(), 100, shutting_down=True) is FlushReason.NOTHING_DUE
+    assert due(POLICY, state(pending=1), 100, shutting_down=True) is FlushReason.RETRY
+
+
 def test_old_events_are_due() -> None:
     assert due(POLICY, state(events=5, size=100, oldest=90), now=100) is FlushReason.AGE
 
