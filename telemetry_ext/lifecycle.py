@@ -121,6 +121,8 @@ class Lifecycle:
         self._after_next = False
         self._prepared = False
         self._closing = False
+        self._exit_at: float | None = None
+        """Set at SHUTDOWN (monotonic): from then on everything buffered is due, written by this time."""
         self._identity_since = clock.wall()
         """When the instance id in use was drawn: a restored copy's memory holds the snapshot's, in every copy."""
         self.restores = 0
@@ -154,18 +156,18 @@ class Lifecycle:
         if not self._after_next:  # an INVOKE is in hand: next_sent() considers once its /next is on the wire
             self._consider()
 
-    def _consider(self, *, last_chance: bool = False, deadline: float | None = None) -> None:
+    def _consider(self, *, last_chance: bool = False) -> None:
         """Start a flush if one is due. After a failed flush, S3 is left alone for a pause (1 s, growing to 30 s)
-        whatever the trigger, so a refusing or failing S3 sees no retry storm; SHUTDOWN is the last chance, and
-        everything buffered is due then."""
+        whatever the trigger, so a refusing or failing S3 sees no retry storm; SHUTDOWN is the last chance. From
+        SHUTDOWN on, whatever is buffered is due (what Lambda delivers then too, while the extension listens)."""
         if self._held or self._flusher.running:
             return
         now = self._clock.monotonic()
-        reason = flush_policy.due(self._policy, self._state(), now, shutting_down=last_chance)
+        reason = flush_policy.due(self._policy, self._state(), now, shutting_down=self._exit_at is not None)
         if reason is flush_policy.FlushReason.NOTHING_DUE or (not last_chance and now < self._flusher.retry_at):
             self._arm_timer()
             return
-        self._flusher.start(deadline)
+        self._flusher.start(self._exit_at)
 
     def _arm_timer(self) -> None:
         """Wake when the oldest event reaches the interval, or when the pause after a failure ends."""
@@ -222,7 +224,8 @@ class Lifecycle:
         plan = flush_policy.shutdown_plan(self._policy, started, self._until(shutdown.deadline_ms))
         self._last_activity = max(self._last_activity, started)
         self._sink.prepare()
-        self._consider(last_chance=True, deadline=plan.exit_at)
+        self._exit_at = plan.exit_at
+        self._consider(last_chance=True)
         await self._listen_until_quiet(plan, intake)
         await intake.stop(min(LISTENER_STOP_S, max(0.0, plan.exit_at - self._clock.monotonic())))
         await self._flusher.drain(plan.exit_at)
