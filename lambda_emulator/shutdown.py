@@ -48,7 +48,7 @@ async def stop_environment(emulator: Emulator, reason: str) -> ShutdownRecord:
         figures = emulator.process_record(process.name)
         took = round((exited_at[process.name] - sent) * 1000, 3) if process.name in exited_at else None
         exits[process.name] = ExtensionExit(code, in_time, figures.cpu_ms, figures.peak_rss_mb, took)
-    await emulator.telemetry.drained(0.05)
+    await emulator.telemetry.drained(0.05, gone=frozenset(p.label for p in emulator.extensions))
     emulator.mark_stopped()
     return ShutdownRecord(reason, _ms_since(started), deadline_ms, exits, emulator.limits(), runtime_ms)
 

@@ -137,9 +137,10 @@ class TelemetryHub:
     def resume(self) -> None:
         self._running.set()
 
-    async def drained(self, timeout_s: float) -> bool:
-        """Wait until every queue is empty (delivered); False if that took longer than `timeout_s`."""
-        waits = [asyncio.ensure_future(s.idle.wait()) for s in self._subscribers]
+    async def drained(self, timeout_s: float, gone: frozenset[str] = frozenset()) -> bool:
+        """Wait until every queue is empty (delivered); False if that took longer than `timeout_s`. Subscribers
+        named in `gone` (extensions that have exited) are not waited for: nobody is left to receive theirs."""
+        waits = [asyncio.ensure_future(s.idle.wait()) for s in self._subscribers if s.subscription.name not in gone]
         if not waits:
             return True
         _, pending = await asyncio.wait(waits, timeout=timeout_s)

@@ -14,7 +14,8 @@ from lambda_emulator.extensions_api import ExtensionRegistry, FunctionInfo
 from lambda_emulator.notify import Notifier
 from lambda_emulator.routes import ApiHandlers, build_app
 from lambda_emulator.runtime_api import MAX_PAYLOAD_BYTES, Invocation, RuntimeState
-from lambda_emulator.telemetry import TelemetryHub
+from lambda_emulator.telemetry import Subscription, TelemetryHub
+from tests.support.s3 import free_port
 
 EXTERNAL = "my-extension"
 
@@ -187,3 +188,17 @@ async def test_runtime_results_check_the_request_id_and_size(api: Api) -> None:
     assert (status, body) == (202, {"status": "OK"})
     status, body, _ = await api.call("POST", "/2018-06-01/runtime/invocation/req-1/response", raw=b'"again"')
     assert (status, body["errorType"]) == (403, "InvalidStateTransition")
+
+
+async def test_at_shutdown_the_telemetry_of_an_exited_extension_is_not_waited_for() -> None:
+    # GIVEN an extension's subscription whose listener is gone (the extension exited) and a line still queued
+    async with aiohttp.ClientSession() as session:
+        hub = TelemetryHub(session)
+        dead = f"http://127.0.0.1:{free_port()}/telemetry"
+        hub.subscribe(Subscription("gone", frozenset({"extension"}), dead, 1000, 262_144, 0.025))
+        hub.close_init()
+        hub.emit_log("extension", "telemetry-ext shutdown reason=spindown ...")
+        # THEN it cannot be delivered, and naming the extension as gone, nothing is left to wait for
+        assert not await hub.drained(0.1)
+        assert await hub.drained(0.1, gone=frozenset({"gone"}))
+        await hub.close()
