@@ -10,8 +10,10 @@ Inputs, one pipeline: a telemetry POST (`deliver`), the age timer, INVOKE, SHUTD
   waits on S3, and no work of ours delays the /next call (at 128 MB a CPU burst by any thread of ours throttles
   the whole environment for the rest of a 100 ms period). With `budget` > 0 the flush starts first and /next
   waits for it that long.
-- SHUTDOWN: write what is buffered at once, keep listening until the stream is quiet and the events still
-  expected have come, stop the listener (answering requests under way), write the rest, and print the summary.
+- SHUTDOWN: write what is buffered, and what comes, as it comes (once the last report, which Lambda delivers
+  just after SHUTDOWN, has come or half the quiet window has passed: one PUT instead of two), keep listening
+  until the stream is quiet and the events still expected have come, stop the listener (answering requests
+  under way), write the rest, and print the summary.
 - A SnapStart restore (a `platform.restoreStart` event, or the first /next when no platform events are
   subscribed): every restored copy of the snapshot holds the same memory. Events held before the restore are
   cut under the snapshot's instance id, written create-only (one copy writes them, the others find them there);
@@ -121,8 +123,8 @@ class Lifecycle:
         self._after_next = False
         self._prepared = False
         self._closing = False
-        self._exit_at: float | None = None
-        """Set at SHUTDOWN (monotonic): from then on everything buffered is due, written by this time."""
+        self._shutdown: flush_policy.ShutdownPlan | None = None
+        """From SHUTDOWN on: everything buffered is due (once the last report came, or its wait is over)."""
         self._identity_since = clock.wall()
         """When the instance id in use was drawn: a restored copy's memory holds the snapshot's, in every copy."""
         self.restores = 0
@@ -156,18 +158,20 @@ class Lifecycle:
         if not self._after_next:  # an INVOKE is in hand: next_sent() considers once its /next is on the wire
             self._consider()
 
-    def _consider(self, *, last_chance: bool = False) -> None:
+    def _consider(self) -> None:
         """Start a flush if one is due. After a failed flush, S3 is left alone for a pause (1 s, growing to 30 s)
-        whatever the trigger, so a refusing or failing S3 sees no retry storm; SHUTDOWN is the last chance. From
-        SHUTDOWN on, whatever is buffered is due (what Lambda delivers then too, while the extension listens)."""
+        whatever the trigger, so a refusing or failing S3 sees no retry storm (SHUTDOWN ends it: the last chance).
+        From SHUTDOWN on, whatever is buffered is due, what Lambda delivers while the extension listens too, once
+        the last report has come or its wait is over (flush_policy)."""
         if self._held or self._flusher.running:
             return
-        now = self._clock.monotonic()
-        reason = flush_policy.due(self._policy, self._state(), now, shutting_down=self._exit_at is not None)
-        if reason is flush_policy.FlushReason.NOTHING_DUE or (not last_chance and now < self._flusher.retry_at):
+        now, plan = self._clock.monotonic(), self._shutdown
+        reason = flush_policy.due(self._policy, self._state(), now, shutting_down=plan is not None)
+        holding = plan is not None and flush_policy.holding_for_report(plan, now, expecting=self._expecting())
+        if reason is flush_policy.FlushReason.NOTHING_DUE or holding or now < self._flusher.retry_at:
             self._arm_timer()
             return
-        self._flusher.start(self._exit_at)
+        self._flusher.start(None if plan is None else plan.exit_at)
 
     def _arm_timer(self) -> None:
         """Wake when the oldest event reaches the interval, or when the pause after a failure ends."""
@@ -180,6 +184,8 @@ class Lifecycle:
         moments = [m for m in (flush_policy.next_age_due(self._policy, state),) if m is not None]
         if state.pending_batches:
             moments.append(self._flusher.retry_at)
+        if self._shutdown is not None and self._clock.monotonic() < self._shutdown.hold_until:
+            moments.append(self._shutdown.hold_until)
         if moments and not self._held:
             delay = max(0.0, min(moments) - self._clock.monotonic())
             self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
@@ -224,8 +230,9 @@ class Lifecycle:
         plan = flush_policy.shutdown_plan(self._policy, started, self._until(shutdown.deadline_ms))
         self._last_activity = max(self._last_activity, started)
         self._sink.prepare()
-        self._exit_at = plan.exit_at
-        self._consider(last_chance=True)
+        self._shutdown = plan
+        self._flusher.end_pause()
+        self._consider()
         await self._listen_until_quiet(plan, intake)
         await intake.stop(min(LISTENER_STOP_S, max(0.0, plan.exit_at - self._clock.monotonic())))
         await self._flusher.drain(plan.exit_at)
@@ -240,15 +247,18 @@ class Lifecycle:
     async def _listen_until_quiet(self, plan: flush_policy.ShutdownPlan, intake: Intake) -> None:
         while True:
             now = self._clock.monotonic()
-            expecting = bool(self._expected) or (self._last_request is not None and not self._last_report_seen)
             if flush_policy.done_listening(
-                self._policy, plan, now, self._last_activity, expecting=expecting, in_flight=intake.in_flight
+                self._policy, plan, now, self._last_activity, expecting=self._expecting(), in_flight=intake.in_flight
             ):
                 return
             self._activity.clear()
             wake = flush_policy.quiet_check_at(self._policy, plan, now, self._last_activity)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._activity.wait(), max(0.001, wake - now))
+
+    def _expecting(self) -> bool:
+        """Are events still to come that Lambda always sends: the last invoke's report, the end of init?"""
+        return bool(self._expected) or (self._last_request is not None and not self._last_report_seen)
 
     def _lambda_event(self) -> None:
         """Every /next answer: in SnapStart without platform events, the first one marks the restore."""

@@ -9,8 +9,10 @@ function up: on INVOKE the extension calls /next at once unless `budget` says to
 SHUTDOWN: Lambda keeps delivering telemetry after SHUTDOWN (the last invoke's `platform.report`, the end of
 init when no invoke came, other extensions' last lines). The extension keeps listening until the stream has
 been quiet for `quiet` (and the events it expects have come, for at most `grace`), leaving `reserve` for the
-last write, and exits `margin` before the deadline. Everything buffered is due at SHUTDOWN: it is written while
-the extension listens (a PUT made then overlaps the quiet window), and what comes later after it.
+last write, and exits `margin` before the deadline. Everything buffered is due at SHUTDOWN, and what comes
+later: it is written while the extension listens (the PUTs overlap the quiet window). While Lambda's last report
+is still expected, the first write waits for it, for at most `hold` (half the quiet window): it comes within
+~40 ms of SHUTDOWN, and then one PUT takes what two would.
 """
 
 from __future__ import annotations
@@ -94,19 +96,27 @@ def invoke_wait(policy: FlushPolicy, until_deadline_s: float) -> float:
 
 
 class ShutdownPlan(Record):
-    def __init__(self, exit_at: float, listen_until: float, expect_until: float) -> None:
+    def __init__(self, exit_at: float, listen_until: float, expect_until: float, hold_until: float) -> None:
         self.exit_at = exit_at
         """Monotonic time to be gone by: the deadline less the margin."""
         self.listen_until = listen_until
         """The latest moment to stop listening, so that the last write still has its reserve."""
         self.expect_until = expect_until
         """How long to wait for events still expected (the last report, the end of init), whatever the quiet."""
+        self.hold_until = hold_until
+        """While the last report is expected, the first write waits for it until then."""
 
 
 def shutdown_plan(policy: FlushPolicy, now: float, until_deadline_s: float) -> ShutdownPlan:
     exit_at = now + max(0.0, until_deadline_s - policy.shutdown_margin_s)
     listen_until = max(now, exit_at - DRAIN_RESERVE_S)
-    return ShutdownPlan(exit_at, listen_until, min(listen_until, now + policy.shutdown_grace_s))
+    expect_until = min(listen_until, now + policy.shutdown_grace_s)
+    return ShutdownPlan(exit_at, listen_until, expect_until, min(expect_until, now + policy.shutdown_quiet_s / 2))
+
+
+def holding_for_report(plan: ShutdownPlan, now: float, *, expecting: bool) -> bool:
+    """At SHUTDOWN, does the first write still wait for the last report?"""
+    return expecting and now < plan.hold_until
 
 
 def done_listening(

@@ -75,6 +75,10 @@ class Flusher:
                 tried = True
             await self.wait(left)
 
+    def end_pause(self) -> None:
+        """Write again at once whatever failed before (SHUTDOWN: the last chance)."""
+        self.retry_at = 0.0
+
     async def stop(self) -> None:
         """Cancel a flush under way (at exit): its batches stay pending, counted as unwritten."""
         task = self._task

@@ -1,16 +1,18 @@
-"""SHUTDOWN against a real local S3: what is buffered is written at once, while the extension still listens,
-and what arrives during the quiet window after it."""
+"""SHUTDOWN against a real local S3: what is buffered is written at once, while the extension still listens, and
+what arrives during the quiet window after it; while Lambda's last report is expected, the write waits for it
+(for at most half the quiet window), so one PUT takes what two would."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import orjson
 
 from telemetry_ext.config import Config
 from telemetry_ext.events import decode_batch
-from telemetry_ext.lambda_api import Shutdown
+from telemetry_ext.lambda_api import Invoke, Shutdown
 from telemetry_ext.lifecycle import Lifecycle, SystemClock
 from telemetry_ext.pipeline.batcher import Batcher, Identity
 from telemetry_ext.pipeline.ring_buffer import RingBuffer
@@ -18,8 +20,10 @@ from telemetry_ext.pipeline.sink import S3Sink
 from tests.support.fault_proxy import FaultProxy
 from tests.support.s3 import S3Server, decode_object
 
-BUFFERED = [{"time": "2026-11-23T12:00:00.000Z", "type": "function", "record": "the last invoke\n"}]
-LATE = [{"time": "2026-11-23T12:00:00.500Z", "type": "platform.report", "record": {"requestId": "r-1"}}]
+INIT_DONE = {"time": "2026-11-23T12:00:00.000Z", "type": "platform.initReport", "record": {"phase": "init"}}
+BUFFERED = [INIT_DONE, {"time": "2026-11-23T12:00:00.100Z", "type": "function", "record": "the last invoke\n"}]
+LATE = [{"time": "2026-11-23T12:00:00.500Z", "type": "extension", "record": "another extension's last line\n"}]
+REPORT = [{"time": "2026-11-23T12:00:00.600Z", "type": "platform.report", "record": {"requestId": "r-1"}}]
 
 
 class Intake:
@@ -32,15 +36,33 @@ class Intake:
         self.stopped_at = time.time()
 
 
+def a_lifecycle(s3_server: S3Server, bucket: str, fault_proxy: FaultProxy, **settings: str) -> Lifecycle:
+    env = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", **s3_server.extension_env(bucket, fault_proxy.endpoint)}
+    config = Config.from_env(env | {f"TELEMETRY_EXT_{k.upper()}": v for k, v in settings.items()})
+    batcher = Batcher(RingBuffer(1000, 1 << 20), Identity("0.1.0", "fn", "$LATEST", "i-1", "telemetry"), 1 << 20, 8)
+    return Lifecycle(config, batcher, S3Sink(config), SystemClock())
+
+
+def deliver(lifecycle: Lifecycle, events: list[dict[str, Any]]) -> None:
+    lifecycle.deliver(decode_batch(orjson.dumps(events)))
+
+
+def stored_in_order(s3_server: S3Server, bucket: str) -> list[list[dict[str, Any]]]:
+    objects = s3_server.objects(bucket)
+    return [decode_object(objects[key])[1] for key in sorted(objects)]  # keys in sequence order
+
+
+def shutdown_now() -> Shutdown:
+    return Shutdown("spindown", int(time.time() * 1000) + 1700)
+
+
 async def test_shutdown_writes_the_buffer_at_once_and_what_comes_during_the_quiet_window_after_it(
     s3_server: S3Server, bucket: str, fault_proxy: FaultProxy
 ) -> None:
-    # GIVEN events buffered and not yet due (the default flush interval), and an S3 that answers after 50 ms
-    env = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", **s3_server.extension_env(bucket, fault_proxy.endpoint)}
-    config = Config.from_env(env)
-    batcher = Batcher(RingBuffer(1000, 1 << 20), Identity("0.1.0", "fn", "$LATEST", "i-1", "telemetry"), 1 << 20, 8)
-    lifecycle = Lifecycle(config, batcher, S3Sink(config), SystemClock())
-    lifecycle.deliver(decode_batch(orjson.dumps(BUFFERED)))
+    # GIVEN events buffered and not yet due (the default flush interval), nothing more expected from Lambda, and
+    # an S3 that answers after 50 ms
+    lifecycle = a_lifecycle(s3_server, bucket, fault_proxy)
+    deliver(lifecycle, BUFFERED)
     loop, put_arrived = asyncio.get_running_loop(), asyncio.Event()
 
     def latency(method: str) -> float:  # called in the proxy's thread as each request arrives
@@ -49,19 +71,39 @@ async def test_shutdown_writes_the_buffer_at_once_and_what_comes_during_the_quie
         return 0.05
 
     fault_proxy.latency = latency
-    intake = Intake()
 
-    async def deliver_after_the_first_put() -> None:  # Lambda's last report, arriving while the extension listens
+    async def deliver_after_the_first_put() -> None:  # a last line, arriving while the extension listens
         await put_arrived.wait()
-        lifecycle.deliver(decode_batch(orjson.dumps(LATE)))
+        deliver(lifecycle, LATE)
 
-    late = asyncio.ensure_future(deliver_after_the_first_put())
+    late, intake = asyncio.ensure_future(deliver_after_the_first_put()), Intake()
     # WHEN the environment shuts down
-    summary = await lifecycle.on_shutdown(Shutdown("spindown", int(time.time() * 1000) + 1700), intake)
+    summary = await lifecycle.on_shutdown(shutdown_now(), intake)
     await late
-    # THEN the buffer went to S3 before the listener was stopped, the late event in a second object after it
+    # THEN the buffer went to S3 before the listener was stopped, the late line in a second object after it
     puts = [e for e in fault_proxy.log if e.method == "PUT"]
     assert len(puts) == 2 and intake.stopped_at is not None and puts[0].at < intake.stopped_at
-    objects = s3_server.objects(bucket)
-    assert [decode_object(objects[key])[1] for key in sorted(objects)] == [BUFFERED, LATE]  # in sequence order
-    assert "written=2" in summary and "unwritten=0" in summary
+    assert stored_in_order(s3_server, bucket) == [BUFFERED, LATE]
+    assert "written=3" in summary and "unwritten=0" in summary
+
+
+async def test_while_the_last_report_is_expected_the_shutdown_write_waits_for_it_and_one_put_takes_all(
+    s3_server: S3Server, bucket: str, fault_proxy: FaultProxy
+) -> None:
+    # GIVEN an invoke whose report has not come yet (Lambda delivers it after SHUTDOWN), its lines buffered
+    lifecycle = a_lifecycle(s3_server, bucket, fault_proxy, shutdown_quiet_ms="400")  # waits for it up to 200 ms
+    await lifecycle.on_invoke(Invoke("r-1", int(time.time() * 1000) + 3000))
+    deliver(lifecycle, BUFFERED)
+
+    async def report_after_shutdown() -> None:
+        await asyncio.sleep(0.02)  # Lambda's delay (5 ms on average, 40 ms at most, measured by Elastic)
+        deliver(lifecycle, REPORT)
+
+    report = asyncio.ensure_future(report_after_shutdown())
+    # WHEN the environment shuts down
+    summary = await lifecycle.on_shutdown(shutdown_now(), Intake())
+    await report
+    # THEN one PUT wrote the buffered lines and the report together
+    assert len([e for e in fault_proxy.log if e.method == "PUT"]) == 1
+    assert stored_in_order(s3_server, bucket) == [BUFFERED + REPORT]
+    assert "written=3" in summary and "unwritten=0" in summary

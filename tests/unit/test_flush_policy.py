@@ -7,6 +7,7 @@ from telemetry_ext.pipeline.flush_policy import (
     FlushReason,
     done_listening,
     due,
+    holding_for_report,
     invoke_wait,
     next_age_due,
     quiet_check_at,
@@ -81,9 +82,18 @@ def test_shutdown_exits_a_margin_before_the_deadline_and_keeps_a_reserve_for_the
     assert abs(plan.expect_until - 100.3) < 1e-9
 
 
+def test_at_shutdown_writes_wait_for_the_expected_last_report_for_half_the_quiet_window_at_most() -> None:
+    plan = shutdown_plan(POLICY, now=100, until_deadline_s=1.7)
+    assert abs(plan.hold_until - 100.05) < 1e-9
+    assert holding_for_report(plan, 100.01, expecting=True)
+    assert not holding_for_report(plan, 100.01, expecting=False)  # it came: write
+    assert not holding_for_report(plan, 100.05, expecting=True)  # it did not come in time: write anyway
+
+
 def test_shutdown_past_its_deadline_stops_listening_at_once() -> None:
     plan = shutdown_plan(POLICY, now=100, until_deadline_s=-1)
-    assert plan.exit_at == plan.listen_until == plan.expect_until == 100
+    assert plan.exit_at == plan.listen_until == plan.expect_until == plan.hold_until == 100
+    assert not holding_for_report(plan, 100, expecting=True)
     assert done_listening(POLICY, plan, 100, last_activity=100, expecting=True, in_flight=1)
 
 
