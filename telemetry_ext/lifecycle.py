@@ -140,6 +140,8 @@ class Lifecycle:
             self.restore()
             decoded = after
         self._ingest(decoded)
+        if not self._held and flush_policy.buffer_full(self._policy, self._state()) is not None:
+            self._batcher.cut(self._clock.wall())  # at once: a burst must not reach the ring's bound meanwhile
         self._consider_soon()
 
     def _ingest(self, decoded: DecodedBatch) -> None:

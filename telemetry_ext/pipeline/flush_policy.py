@@ -76,13 +76,24 @@ def due(policy: FlushPolicy, state: BufferState, now: float, *, shutting_down: b
         return FlushReason.NOTHING_DUE
     if shutting_down:
         return FlushReason.SHUTDOWN
+    full = buffer_full(policy, state)
+    if full is not None:
+        return full
+    if now - state.oldest_arrival >= policy.interval_s:
+        return FlushReason.AGE
+    return FlushReason.NOTHING_DUE
+
+
+def buffer_full(policy: FlushPolicy, state: BufferState) -> FlushReason | None:
+    """SIZE or HIGH_WATER when the buffer must be emptied now, whatever else is under way: the lifecycle cuts it
+    into pending batches as the POST that filled it comes (a write under way takes them after its own), so a
+    burst never reaches the ring's bound (the emulator sent a 25,000-line burst as 1,000-event POSTs about a
+    millisecond apart: the ring overflowed within the 10 ms a flush decision waits)."""
     if state.buffered_bytes >= policy.batch_max_bytes:
         return FlushReason.SIZE
     if state.buffered_events >= policy.high_water_events or state.buffered_bytes >= policy.high_water_bytes:
         return FlushReason.HIGH_WATER
-    if now - state.oldest_arrival >= policy.interval_s:
-        return FlushReason.AGE
-    return FlushReason.NOTHING_DUE
+    return None
 
 
 def next_age_due(policy: FlushPolicy, state: BufferState) -> float | None:

@@ -32,7 +32,7 @@ async def test_case_07_a_long_invoke_of_25k_events_loses_none_at_the_default_set
     elapsed = time.monotonic() - started
     summary = outcome.summary
     # THEN nothing is dropped: a full batch is written in the background while the function runs
-    assert summary["dropped"] == summary["lambda_dropped"] == summary["unwritten"] == 0, summary
+    assert summary["dropped"] == summary["lambda_dropped"] == summary["unwritten"] == 0, f"{summary}"
     assert outcome.missing() == [] and outcome.duplicates == 0
     assert any(e["type"] == "platform.initStart" for e in outcome.stored)  # the oldest events too
     rate = round((summary["received"] + summary["lambda_dropped"]) / elapsed)

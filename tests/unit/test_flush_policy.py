@@ -5,6 +5,7 @@ from telemetry_ext.pipeline.flush_policy import (
     BufferState,
     FlushPolicy,
     FlushReason,
+    buffer_full,
     done_listening,
     due,
     holding_for_report,
@@ -58,6 +59,12 @@ def test_a_full_batch_is_due_at_once() -> None:
 def test_a_buffer_past_its_high_water_mark_is_due_at_once() -> None:
     assert due(POLICY, state(events=50, size=200, oldest=99), 100) is FlushReason.HIGH_WATER
     assert due(POLICY.replace(batch_max_bytes=10**6), state(5, 5000, 99), 100) is FlushReason.HIGH_WATER
+
+
+def test_a_full_buffer_says_so_whatever_else_is_under_way() -> None:  # cut while a write is in flight
+    assert buffer_full(POLICY, state(events=50, size=200, oldest=99, pending=1)) is FlushReason.HIGH_WATER
+    assert buffer_full(POLICY, state(events=5, size=1000, oldest=99, pending=1)) is FlushReason.SIZE
+    assert buffer_full(POLICY, state(events=5, size=100, oldest=90, pending=1)) is None
 
 
 def test_pending_batches_are_retried_first() -> None:

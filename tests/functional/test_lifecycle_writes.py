@@ -1,6 +1,7 @@
-"""SHUTDOWN against a real local S3: what is buffered is written at once, while the extension still listens, and
-what arrives during the quiet window after it; while Lambda's last report is expected, the write waits for it
-(for at most half the quiet window), so one PUT takes what two would."""
+"""When the lifecycle writes, against a real local S3: a burst is cut into pending batches as it comes instead of
+overflowing the ring. At SHUTDOWN, what is buffered is written at once, while the
+extension still listens, and what arrives during the quiet window after it; while Lambda's last report is
+expected, the write waits for it (for at most half the quiet window), so one PUT takes what two would."""
 
 from __future__ import annotations
 
@@ -39,7 +40,12 @@ class Intake:
 def a_lifecycle(s3_server: S3Server, bucket: str, fault_proxy: FaultProxy, **settings: str) -> Lifecycle:
     env = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", **s3_server.extension_env(bucket, fault_proxy.endpoint)}
     config = Config.from_env(env | {f"TELEMETRY_EXT_{k.upper()}": v for k, v in settings.items()})
-    batcher = Batcher(RingBuffer(1000, 1 << 20), Identity("0.1.0", "fn", "$LATEST", "i-1", "telemetry"), 1 << 20, 8)
+    batcher = Batcher(
+        RingBuffer(config.ring_max_events, config.ring_max_bytes),
+        Identity("0.1.0", "fn", "$LATEST", "i-1", "telemetry"),
+        1 << 20,
+        8,
+    )
     return Lifecycle(config, batcher, S3Sink(config), SystemClock())
 
 
@@ -50,6 +56,29 @@ def deliver(lifecycle: Lifecycle, events: list[dict[str, Any]]) -> None:
 def stored_in_order(s3_server: S3Server, bucket: str) -> list[list[dict[str, Any]]]:
     objects = s3_server.objects(bucket)
     return [decode_object(objects[key])[1] for key in sorted(objects)]  # keys in sequence order
+
+
+def lines(start: int, count: int) -> list[dict[str, Any]]:
+    return [
+        {"time": "2026-11-23T12:00:01.000Z", "type": "function", "record": f"line {n}\n"}
+        for n in range(start, start + count)
+    ]
+
+
+async def test_a_burst_is_cut_into_pending_batches_as_it_comes_not_dropped_by_the_ring(
+    s3_server: S3Server, bucket: str, fault_proxy: FaultProxy
+) -> None:
+    # GIVEN a ring of 100 events (a flush at 50) and an S3 that takes 300 ms per PUT
+    lifecycle = a_lifecycle(s3_server, bucket, fault_proxy, ring_max_events="100")
+    fault_proxy.latency = lambda method: 0.3 if method == "PUT" else 0.0
+    # WHEN 240 events come in four POSTs back to back, faster than a flush decision (10 ms later) or a PUT
+    for start in (0, 60, 120, 180):
+        deliver(lifecycle, lines(start, 60))
+    summary = await lifecycle.on_shutdown(shutdown_now(), Intake())
+    # THEN none is dropped: every event is in S3 once, in order
+    assert " dropped=0 " in summary and "unwritten=0" in summary, summary
+    stored = [event for events in stored_in_order(s3_server, bucket) for event in events]
+    assert stored == lines(0, 240)
 
 
 def shutdown_now() -> Shutdown:
