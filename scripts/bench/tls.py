@@ -94,6 +94,7 @@ def figures(result: dict[str, Any], bucket: str) -> dict[str, Any]:
                 generated = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
                 delays.append((at - generated) * 1000)
     summary = next((line for line in result["output"] if "telemetry-ext shutdown" in line), "")
+    extensions = result["shutdown"]["extensions"].values()  # killed at the deadline: no shutdown_ms (inf here)
     return {
         "post_runtime_ms": post,
         "first_invoke_post_runtime_ms": post[0] if post else None,
@@ -101,11 +102,11 @@ def figures(result: dict[str, Any], bucket: str) -> dict[str, Any]:
         "objects": len(result["objects"]),
         "repeated_puts": sum(n - 1 for n in Counter(p["target"] for p in puts).values()),
         "delivery_delay_ms": sorted(delays),
-        "shutdown_ms": max(e["shutdown_ms"] or inf for e in result["shutdown"]["extensions"].values()),
+        "shutdown_ms": max(inf if e["shutdown_ms"] is None else e["shutdown_ms"] for e in extensions),
         "shutdown_phase_ms": result["shutdown"]["duration_ms"],
         "runtime_sigterm_ms": result["shutdown"]["runtime_ms"],
         "drain_ms": float(summary.rsplit("drain_ms=", 1)[1]) if "drain_ms=" in summary else None,
-        "exited_in_time": all(e["exited_in_time"] for e in result["shutdown"]["extensions"].values()),
+        "exited_in_time": all(e["exited_in_time"] for e in extensions),
         "summary": summary.strip(),
         "duration_ms": [i["duration_ms"] for i in result["invokes"]],
         "complete": all(i["status"] == "success" for i in result["invokes"]) and "unwritten=0" in summary,
@@ -122,7 +123,7 @@ def aggregate(sessions: list[dict[str, Any]]) -> dict[str, Any]:
         "first_invoke_post_runtime_max_ms": max((s["first_invoke_post_runtime_ms"] or 0) for s in sessions),
         "shutdown_median_ms": round(statistics.median(s["shutdown_ms"] for s in sessions), 1),
         "shutdown_max_ms": round(max(s["shutdown_ms"] for s in sessions), 1),
-        "drain_median_ms": statistics.median(s["drain_ms"] or inf for s in sessions),
+        "drain_median_ms": statistics.median(inf if s["drain_ms"] is None else s["drain_ms"] for s in sessions),
         "shutdown_phase_median_ms": round(statistics.median(s["shutdown_phase_ms"] for s in sessions), 1),
         "shutdown_phase_max_ms": round(max(s["shutdown_phase_ms"] for s in sessions), 1),
         "runtime_sigterm_median_ms": round(statistics.median(s["runtime_sigterm_ms"] for s in sessions), 1),
