@@ -5,8 +5,8 @@ the environment's file system in it; every process of the environment is then st
 between fork and exec it calls setns(2) on the holder's `/proc/<pid>/ns/mnt` (opened once by the emulator),
 takes the holder's root directory as its own (`/proc/<pid>/root`, as `nsenter --root` does: setns leaves a
 process at the namespace's top, outside any chroot the emulator runs in) and changes to its working directory
-as seen inside. Python 3.11 has no `os.setns`, so libc's is called
-through ctypes (a forked child has one thread, as setns(CLONE_NEWNS) requires).
+as seen inside. Python 3.11 has no `os.setns`, so libc's is called through ctypes (a forked child has one
+thread, as setns(CLONE_NEWNS) requires).
 
 Nothing changes on the host: the namespace's mounts are private, and the holder exits when the emulator
 closes its stdin (or when the emulator dies and the pipe closes).

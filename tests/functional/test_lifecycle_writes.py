@@ -1,7 +1,7 @@
 """When the lifecycle writes, against a real local S3: a burst is cut into pending batches as it comes instead of
-overflowing the ring. At SHUTDOWN, what is buffered is written at once, while the
-extension still listens, and what arrives during the quiet window after it; while Lambda's last report is
-expected, the write waits for it (for at most half the quiet window), so one PUT takes what two would."""
+overflowing the ring. At SHUTDOWN, what is buffered is written at once, while the extension still listens, and
+what arrives during the quiet window after it; while Lambda's last report is expected, the write waits for it
+(for at most half the quiet window), so one PUT takes what two would."""
 
 from __future__ import annotations
 
@@ -40,12 +40,9 @@ class Intake:
 def a_lifecycle(s3_server: S3Server, bucket: str, fault_proxy: FaultProxy, **settings: str) -> Lifecycle:
     env = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", **s3_server.extension_env(bucket, fault_proxy.endpoint)}
     config = Config.from_env(env | {f"TELEMETRY_EXT_{k.upper()}": v for k, v in settings.items()})
-    batcher = Batcher(
-        RingBuffer(config.ring_max_events, config.ring_max_bytes),
-        Identity("0.1.0", "fn", "$LATEST", "i-1", "telemetry"),
-        1 << 20,
-        8,
-    )
+    ring = RingBuffer(config.ring_max_events, config.ring_max_bytes)
+    identity = Identity("0.1.0", "fn", "$LATEST", "i-1", "telemetry")
+    batcher = Batcher(ring, identity, config.batch_max_bytes, config.max_pending_batches)  # as app.py makes it
     return Lifecycle(config, batcher, S3Sink(config), SystemClock())
 
 
