@@ -30,7 +30,10 @@ def stored(s3: S3Server, bucket: str) -> dict[str, list[dict[str, Any]]]:
 
 def assert_every_event_once(emitted: list[dict[str, Any]], by_key: dict[str, list[dict[str, Any]]]) -> None:
     counts = Counter(orjson.dumps(e) for events in by_key.values() for e in events)
-    assert [n for n in counts.values() if n > 1] == []
+    emitted_counts = Counter(orjson.dumps(e) for e in emitted)
+    twice = {e.decode(): (emitted_counts[e], [k for k, events in by_key.items() if e in map(orjson.dumps, events)])
+             for e, n in counts.items() if n > 1}  # fmt: skip
+    assert [n for n in counts.values() if n > 1] == [], f"stored more than once (times emitted, objects): {twice}"
     missing = [e for e in emitted if e["type"] != "extension" and orjson.dumps(e) not in counts]
     assert missing == []
 
