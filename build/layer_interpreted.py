@@ -106,9 +106,9 @@ def find_interpreters(versions: list[str], create: bool = True) -> dict[str, Pat
                 break
     if create and any(v not in found for v in versions):
         for candidate in root_interpreters(create=True):
-            version = python_version_of(candidate)
-            if version in versions and version not in found:
-                found[version] = candidate
+            of_root = python_version_of(candidate)
+            if of_root in versions and of_root not in found:
+                found[of_root] = candidate
     return found
 
 

@@ -181,7 +181,7 @@ def test_an_emulator_in_a_chroot_starts_its_processes_in_the_chroot_and_the_name
     script.write_text(CHROOTED_EMULATOR)
     chrooted = 'mount --make-rprivate / && mount --rbind / "$0" && exec chroot "$0" "$@"'
     # WHEN it starts a process of its environment
-    command = ["unshare", "--mount", "sh", "-c", chrooted, root, sys.executable, script]
+    command: list[str | Path] = ["unshare", "--mount", "sh", "-c", chrooted, root, sys.executable, script]
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     run = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
     # THEN the process sees the environment's hosts file (setns alone would put it at the host's real root)

@@ -22,9 +22,10 @@ from tests.support.fault_proxy import FaultProxy
 from tests.support.s3 import S3Server, decode_object
 
 INIT_DONE = {"time": "2026-11-23T12:00:00.000Z", "type": "platform.initReport", "record": {"phase": "init"}}
-BUFFERED = [INIT_DONE, {"time": "2026-11-23T12:00:00.100Z", "type": "function", "record": "the last invoke\n"}]
-LATE = [{"time": "2026-11-23T12:00:00.500Z", "type": "extension", "record": "another extension's last line\n"}]
-REPORT = [{"time": "2026-11-23T12:00:00.600Z", "type": "platform.report", "record": {"requestId": "r-1"}}]
+Events = list[dict[str, Any]]
+BUFFERED: Events = [INIT_DONE, {"time": "2026-11-23T12:00:00.100Z", "type": "function", "record": "the last invoke\n"}]
+LATE: Events = [{"time": "2026-11-23T12:00:00.500Z", "type": "extension", "record": "another extension's last line\n"}]
+REPORT: Events = [{"time": "2026-11-23T12:00:00.600Z", "type": "platform.report", "record": {"requestId": "r-1"}}]
 
 
 class Intake:
