@@ -1,10 +1,11 @@
-"""The interpreted flavour: telemetry_ext's source and orjson, for every CPython of Lambda's python3 runtimes.
+"""The interpreted flavour: telemetry_ext's source (and its runtime dependencies, if it has any: none today, see
+requirements-runtime.txt), for every CPython of Lambda's python3 runtimes.
 
-One folder serves them all. orjson's compiled module carries its interpreter's tag in its file name
-(orjson.cpython-313-x86_64-linux-gnu.so), and bytecode its cache tag (__pycache__/app.cpython-313.pyc), so
+One folder serves them all. A compiled module carries its interpreter's tag in its file name
+(name.cpython-313-x86_64-linux-gnu.so), and bytecode its cache tag (__pycache__/app.cpython-313.pyc), so
 each interpreter imports its own and ignores the others'. Lambda's python/lib/python3.X/site-packages layout
-would work too, but Lambda puts /opt/python on the *function's* sys.path: an orjson there would shadow the
-function's own orjson (another version). Under telemetry-ext/python only the extension sees it.
+would work too, but Lambda puts /opt/python on the *function's* sys.path: a dependency there would shadow the
+function's own (another version). Under telemetry-ext/python only the extension sees it.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ PIP_RECORDS = ("RECORD", "INSTALLER", "REQUESTED")
 
 
 def build_interpreted(arch: str, layer: Path, versions: list[str], work: Path) -> dict[str, list[str]]:
-    """Fill layer/telemetry-ext/python; returns which versions have orjson and which have bytecode."""
+    """Fill layer/telemetry-ext/python; returns the versions served and those with bytecode."""
     target = layer / "telemetry-ext" / "python"
     trees = {}
-    for version in versions:
-        phase(f"downloading the runtime dependencies' wheels for {arch}, CPython {version} (pip)")
-        trees[version] = install_wheels(arch, version, work / f"wheels-{version}")
+    if runtime_requirements():
+        for version in versions:
+            phase(f"downloading the runtime dependencies' wheels for {arch}, CPython {version} (pip)")
+            trees[version] = install_wheels(arch, version, work / f"wheels-{version}")
     merge_trees(trees, target)
     shutil.copytree(REPO / "telemetry_ext", target / "telemetry_ext", ignore=shutil.ignore_patterns("__pycache__"))
     interpreters = find_interpreters(versions)
@@ -45,6 +47,11 @@ def build_interpreted(arch: str, layer: Path, versions: list[str], work: Path) -
                 f"no CPython {version} here to precompile with: on python{version} every cold start compiles the source"
             )
     return {"python_versions": list(versions), "bytecode": [v for v in versions if v in interpreters]}
+
+
+def runtime_requirements() -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in RUNTIME_REQUIREMENTS.read_text().splitlines())
+    return [line for line in lines if line]
 
 
 def install_wheels(arch: str, version: str, folder: Path) -> Path:

@@ -8,18 +8,19 @@ the kind of environment, credentials, the trust store) is read by `lambda_env.py
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-
 from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import ConfigError
 from telemetry_ext.lambda_env import LambdaEnv, credential_source, trust_source
 from telemetry_ext.record import Record
+from telemetry_ext.urls import split_url
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
     from typing import Any, Final
 
     from telemetry_ext.lambda_env import CredentialSource, TrustSource
+
+    _Parser = Callable[["Setting", str], object]
 
 PREFIX: Final = "TELEMETRY_EXT_"
 TELEMETRY_TYPES: Final = frozenset({"platform", "function", "extension"})
@@ -72,10 +73,28 @@ SETTINGS: Final = (
     Setting("log_level", "info", "debug, info, warning or error"),
 )
 _BY_FIELD: Final = {s.field: s for s in SETTINGS}
-# Patterns, compiled (and cached by `re`) when first used: compiling at import is start-up cost for all three.
-_BUCKET: Final = r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]"
-_ACCOUNT: Final = r"\d{12}"
-_REGION: Final = r"[a-z]{2}(-[a-z]+)+-\d{1,2}"
+# The shapes below are checked by hand, not with `re`: importing it (and compiling the patterns) was start-up cost.
+_LOWER: Final = frozenset("abcdefghijklmnopqrstuvwxyz")
+_DIGITS: Final = frozenset("0123456789")
+_BUCKET_EDGE: Final = _LOWER | _DIGITS
+_BUCKET_INSIDE: Final = _BUCKET_EDGE | frozenset(".-")
+
+
+def is_bucket_name(text: str) -> bool:
+    """`[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]` without `..` (S3's rules for a bucket usable virtual-hosted or not)."""
+    return (
+        3 <= len(text) <= 63 and text[0] in _BUCKET_EDGE and text[-1] in _BUCKET_EDGE
+        and set(text) <= _BUCKET_INSIDE and ".." not in text
+    )  # fmt: skip
+
+
+def is_region_name(text: str) -> bool:
+    """`[a-z]{2}(-[a-z]+)+-[0-9]{1,2}`, such as eu-west-1 or us-gov-east-1."""
+    parts = text.split("-")
+    return (
+        len(parts) >= 3 and len(parts[0]) == 2 and all(p and set(p) <= _LOWER for p in parts[:-1])
+        and 1 <= len(parts[-1]) <= 2 and set(parts[-1]) <= _DIGITS
+    )  # fmt: skip
 
 
 class Config(Record):
@@ -122,9 +141,6 @@ class Config(Record):
         return config
 
 
-_Parser = Callable[[Setting, str], object]
-
-
 def _parse(setting: Setting, raw: str) -> object:
     parser = _PARSERS.get(setting.field, _parse_text)
     return parser(setting, raw)
@@ -148,7 +164,7 @@ def _parse_int(setting: Setting, raw: str) -> int:
 def _parse_bucket(setting: Setting, raw: str) -> str:
     if not raw:
         raise ConfigError(setting.env, "is required: the S3 bucket to write telemetry to")
-    if not re.fullmatch(_BUCKET, raw) or ".." in raw:
+    if not is_bucket_name(raw):
         raise ConfigError(setting.env, f"{raw!r} is not a valid S3 bucket name")
     return raw
 
@@ -173,20 +189,23 @@ def _parse_choice(choices: tuple[str, ...]) -> _Parser:
 
 
 def _parse_account(setting: Setting, raw: str) -> str:
-    if raw and not re.fullmatch(_ACCOUNT, raw):
+    if raw and not (len(raw) == 12 and set(raw) <= _DIGITS):
         raise ConfigError(setting.env, f"{raw!r} is not a 12-digit AWS account id")
     return raw
 
 
 def _parse_region(setting: Setting, raw: str) -> str:
-    if raw and not re.fullmatch(_REGION, raw):
+    if raw and not is_region_name(raw):
         raise ConfigError(setting.env, f"{raw!r} is not an AWS region name (such as eu-west-1)")
     return raw
 
 
 def _parse_url(setting: Setting, raw: str) -> str:
-    if raw and not raw.startswith(("http://", "https://")):
-        raise ConfigError(setting.env, f"{raw!r} is not an http(s) URL")
+    if raw:
+        try:
+            split_url(raw)
+        except ValueError:
+            raise ConfigError(setting.env, f"{raw!r} is not an http(s) URL") from None
     return raw
 
 

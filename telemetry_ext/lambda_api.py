@@ -1,25 +1,27 @@
 """Client of the Lambda Extensions API (2020-01-01) and Telemetry API (2022-07-01): lambda-api.md §1, §2.
 
 Request bodies are built by pure functions; the wire shapes stay in TypedDicts at this edge and become
-records (`Invoke`, `Shutdown`) inside.
+records (`Invoke`, `Shutdown`) inside. Init's calls block (nothing else runs then); /next is answered on the
+event loop (`NextEvents`), since the telemetry listener must be served while it waits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import orjson
-
 from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import LambdaApiError
-from telemetry_ext.http.client import Connection, Response
-from telemetry_ext.http.wire import HttpError
+from telemetry_ext.http.client import Connection, Response, request_head
+from telemetry_ext.http.wire import Body, HttpError, parse_head, take_head
+from telemetry_ext.jsontext import JsonError, dumps, loads
+from telemetry_ext.loop import FIRST
 from telemetry_ext.record import Record
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Final, Literal, NotRequired, TypedDict
 
     from telemetry_ext.config import Config
+    from telemetry_ext.http.client import Channel
+    from telemetry_ext.loop import Loop
 
     class _NextEventWire(TypedDict):
         eventType: str
@@ -35,6 +37,9 @@ SCHEMA_VERSION: Final = "2022-12-13"
 LMI_SCHEMA_VERSION: Final = "2025-01-29"
 """Required on Lambda Managed Instances (older versions are refused there); backward compatible."""
 _ID_HEADER: Final = "Lambda-Extension-Identifier"
+NEXT_PATH: Final = f"/{EXTENSION_API}/extension/event/next"
+CALL_TIMEOUT_S: Final = 30.0
+"""Register, subscribe and the error reports: Lambda answers at once (its init deadline is 10 s)."""
 
 
 class Invoke(Record):
@@ -81,7 +86,10 @@ def subscription_request(config: Config) -> dict[str, object]:
 
 
 def parse_next_event(body: bytes) -> LifecycleEvent:
-    wire: _NextEventWire = orjson.loads(body)
+    try:
+        wire: _NextEventWire = loads(body)
+    except JsonError as error:
+        raise LambdaApiError("event/next", f"not JSON: {error}") from None
     kind = str(wire.get("eventType", "")).upper()
     deadline = int(wire.get("deadlineMs", 0))
     if kind == "INVOKE":
@@ -92,64 +100,56 @@ def parse_next_event(body: bytes) -> LifecycleEvent:
 
 
 class ExtensionsApi:
-    """One extension's calls, on one keep-alive connection to the API (calls are sequential). /next has no
-    timeout: it may block for hours while the environment stays idle or frozen."""
+    """One extension's calls, on one keep-alive connection to the API. Register, subscribe and the error reports are
+    blocking calls (init, and the end); /next is on the event loop (`NextEvents`), on the same connection."""
 
     def __init__(self, runtime_api: str) -> None:
         host, _, port = runtime_api.rpartition(":")
-        self._connection = Connection(host or runtime_api, int(port) if port.isdigit() else 80)
-        self._id = ""
+        self.connection = Connection(host or runtime_api, int(port) if port.isdigit() else 80)
+        self.extension_id = ""
 
-    async def register(self, name: str, events: list[str]) -> Registration:
+    def register(self, name: str, events: list[str]) -> Registration:
         headers = {"Lambda-Extension-Name": name, "Content-Type": "application/json"}
-        body = orjson.dumps({"events": events})
-        response = await self._call("register", "POST", f"/{EXTENSION_API}/extension/register", headers, body, 200)
-        self._id = response.headers.get(_ID_HEADER.lower(), "")
-        if not self._id:
+        body = dumps({"events": events})
+        response = self._call("register", "POST", f"/{EXTENSION_API}/extension/register", headers, body, 200)
+        self.extension_id = response.headers.get(_ID_HEADER.lower(), "")
+        if not self.extension_id:
             raise LambdaApiError("register", f"no {_ID_HEADER} header in the answer")
-        details = orjson.loads(response.body) if response.body else {}
+        details = loads(response.body) if response.body else {}
         return Registration(
-            extension_id=self._id,
+            extension_id=self.extension_id,
             function_name=str(details.get("functionName", "")),
             function_version=str(details.get("functionVersion", "")),
         )
 
-    async def subscribe(self, request: dict[str, object]) -> SubscribeOutcome:
-        headers = {_ID_HEADER: self._id, "Content-Type": "application/json"}
+    def subscribe(self, request: dict[str, object]) -> SubscribeOutcome:
+        headers = {_ID_HEADER: self.extension_id, "Content-Type": "application/json"}
         path = f"/{TELEMETRY_API}/telemetry"
-        response = await self._call("telemetry subscribe", "PUT", path, headers, orjson.dumps(request), 200, 202)
+        response = self._call("telemetry subscribe", "PUT", path, headers, dumps(request), 200, 202)
         return "subscribed" if response.status == 200 else "not-supported"
 
-    async def next_event(self, on_sent: Callable[[], None] | None = None) -> LifecycleEvent:
-        """Block until the next event (no timeout). `on_sent` runs once the request is on the wire."""
-        path = f"/{EXTENSION_API}/extension/event/next"
-        response = await self._call("event/next", "GET", path, {_ID_HEADER: self._id}, b"", 200, on_sent=on_sent)
-        return parse_next_event(response.body)
+    def next_request(self) -> bytes:
+        return request_head("GET", NEXT_PATH, self.connection.host_header, {_ID_HEADER: self.extension_id}, 0)
 
-    async def init_error(self, error_type: str, message: str) -> None:
-        await self._report_error("init/error", error_type, message)
+    def init_error(self, error_type: str, message: str) -> None:
+        self._report_error("init/error", error_type, message)
 
-    async def exit_error(self, error_type: str, message: str) -> None:
-        await self._report_error("exit/error", error_type, message)
+    def exit_error(self, error_type: str, message: str) -> None:
+        self._report_error("exit/error", error_type, message)
 
-    async def _report_error(self, call: str, error_type: str, message: str) -> None:
-        headers = {_ID_HEADER: self._id, "Lambda-Extension-Function-Error-Type": error_type}
-        body = orjson.dumps({"errorType": error_type, "errorMessage": message})
-        await self._call(call, "POST", f"/{EXTENSION_API}/extension/{call}", headers, body, 202, 200)
+    def _report_error(self, call: str, error_type: str, message: str) -> None:
+        headers = {_ID_HEADER: self.extension_id, "Lambda-Extension-Function-Error-Type": error_type}
+        body = dumps({"errorType": error_type, "errorMessage": message})
+        self._call(call, "POST", f"/{EXTENSION_API}/extension/{call}", headers, body, 202, 200)
 
-    async def _call(
-        self,
-        call: str,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        body: bytes,
-        *statuses: int,
-        on_sent: Callable[[], None] | None = None,
+    def _call(
+        self, call: str, method: str, path: str, headers: dict[str, str], body: bytes, *statuses: int
     ) -> Response:
         try:
-            response = await self._connection.request(method, path, headers, body, on_sent)
+            response = self.connection.request(method, path, headers, body, CALL_TIMEOUT_S)
         except HttpError as error:
+            raise LambdaApiError(call, str(error)) from None
+        except TimeoutError as error:
             raise LambdaApiError(call, str(error)) from None
         if response.status not in statuses:
             detail = response.body[:300].decode("utf-8", "replace")
@@ -157,4 +157,86 @@ class ExtensionsApi:
         return response
 
     def close(self) -> None:
-        self._connection.close()
+        self.connection.close()
+
+
+class NextEvents:
+    """/next on the event loop: the request goes out at once (`request`), the answer is read as it arrives (the
+    NEXT wake-up) and handed to `on_event`. /next has no timeout: it may block for hours while the environment
+    stays idle or frozen. A connection that the API closed before answering is opened again and asked again, once
+    per request."""
+
+    def __init__(self, api: ExtensionsApi, loop: Loop, on_event: Callable[[LifecycleEvent], None]) -> None:
+        self._api = api
+        self._loop = loop
+        self._on_event = on_event
+        self._channel: Channel | None = None
+        self._body: Body | None = None
+        self._status = 0
+        self._retried = False
+
+    def request(self) -> None:
+        """Send /next (a small request: it fits in the socket's buffer at once)."""
+        channel = self._api.connection.open_channel()
+        if channel is not self._channel:
+            if self._channel is not None:
+                self._loop.forget(self._channel.fd)
+            self._channel = channel
+            self._loop.watch(channel.fd, self._on_readable, FIRST)
+        self._body, self._status = None, 0
+        channel.sock.setblocking(True)
+        try:
+            channel.sock.sendall(self._api.next_request())
+        except OSError as error:
+            if self._retried:
+                raise LambdaApiError("event/next", str(error)) from None
+            self._reconnect()
+            return
+        channel.sock.setblocking(False)
+
+    def _on_readable(self) -> None:
+        channel = self._channel
+        assert channel is not None
+        try:
+            data = channel.sock.recv(65_536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._reconnect()
+            return
+        channel.buffer += data
+        event = self._answer(channel)
+        if event is not None:
+            self._retried = False
+            self._on_event(event)
+
+    def _answer(self, channel: Channel) -> LifecycleEvent | None:
+        if self._body is None:
+            head = take_head(channel.buffer)
+            if head is None:
+                return None
+            start, headers = parse_head(head)
+            self._status = int(start[1]) if len(start) > 1 and start[1].isdigit() else 0
+            self._body = Body(headers, until_close=True)
+        if not self._body.take(channel.buffer, False):
+            return None
+        body, self._body = self._body.value, None
+        if self._status != 200:
+            detail = body[:300].decode("utf-8", "replace")
+            raise LambdaApiError("event/next", f"HTTP {self._status}: {detail}")
+        return parse_next_event(body)
+
+    def _reconnect(self) -> None:
+        """The API closed the connection before answering /next: ask again on a new one (once)."""
+        if self._retried:
+            raise LambdaApiError("event/next", "the connection was closed before an answer, twice")
+        self._retried = True
+        self._api.connection.close()
+        self.request()
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._loop.forget(self._channel.fd)
+            self._channel = None

@@ -14,13 +14,13 @@ it through /init/error.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import ConfigError
 from telemetry_ext.record import Record
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Final, Literal
 
     Mode = Literal["on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances"]
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 MODES: Final[tuple[Mode, ...]] = ("on-demand", "provisioned-concurrency", "snap-start", "lambda-managed-instances")
 ECS_CREDENTIALS_HOST: Final = "169.254.170.2"
 _CONTAINER_HOSTS: Final = frozenset({"169.254.170.2", "169.254.170.23", "fd00:ec2::23", "localhost"})
+_HEX: Final = frozenset("0123456789abcdef")
 FULL_URI: Final = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 RELATIVE_URI: Final = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
 TOKEN: Final = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
@@ -133,22 +134,38 @@ def credential_source(env: Mapping[str, str]) -> CredentialSource:
 
 def _check_container_url(variable: str, url: str) -> None:
     """As the SDKs: HTTPS anywhere, plain HTTP only to loopback or the ECS/EKS credential addresses."""
-    from urllib.parse import urlsplit  # only with a container endpoint (not at start-up on most functions)
-
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme != "http" or not parts.hostname:
-        raise ConfigError(variable, f"{url!r} is not an http(s) URL")
-    host = parts.hostname
-    import ipaddress  # only for a container endpoint given over plain HTTP
+    from telemetry_ext.urls import split_url
 
     try:
-        loopback = ipaddress.ip_address(host).is_loopback
+        parts = split_url(url)
     except ValueError:
-        loopback = False
-    if not loopback and host not in _CONTAINER_HOSTS:
-        raise ConfigError(variable, f"{url!r}: plain HTTP is allowed to loopback and the container hosts only")
+        raise ConfigError(variable, f"{url!r} is not an http(s) URL") from None
+    if parts.scheme == "https" or _is_loopback(parts.host) or parts.host in _CONTAINER_HOSTS:
+        return
+    raise ConfigError(variable, f"{url!r}: plain HTTP is allowed to loopback and the container hosts only")
+
+
+def _is_loopback(host: str) -> bool:
+    """127.0.0.0/8 or ::1 (in any of its spellings), as `ipaddress`'s is_loopback says, without importing it."""
+    quads = host.split(".")
+    if len(quads) == 4 and all(q.isdigit() and int(q) < 256 for q in quads):
+        return quads[0] == "127"
+    return _ipv6_value(host) == 1
+
+
+def _ipv6_value(text: str) -> int | None:
+    """An IPv6 address's 128 bits (no embedded IPv4, no zone), or None if `text` is not one."""
+    head, gap, tail = text.partition("::")
+    left, right = (head.split(":") if head else []), (tail.split(":") if tail else [])
+    missing = 8 - len(left) - len(right)
+    if (gap and missing < 1) or (not gap and missing != 0):
+        return None
+    value = 0
+    for group in left + ["0"] * missing + right:
+        if not 1 <= len(group) <= 4 or not set(group.lower()) <= _HEX:
+            return None
+        value = value << 16 | int(group, 16)
+    return value
 
 
 def trust_source(env: Mapping[str, str]) -> TrustSource:

@@ -1,5 +1,9 @@
-"""The HTTP/1.1 the extension speaks: `client` (Lambda API calls, S3 PUTs), `server` (the telemetry listener),
-`wire` (framing shared by both). Built on asyncio transports; see client.py for why not aiohttp."""
+"""The HTTP/1.1 the extension speaks: `client` (blocking: the Lambda API's calls during init, S3 PUTs and the
+credentials endpoint in the writer's thread), `server` (the telemetry listener, on the event loop), `wire` (the
+framing both share, without I/O). See client.py for why not http.client or aiohttp.
+"""
+
+from __future__ import annotations
 
 
 def host_header(host: str, port: int, *, tls: bool) -> str:

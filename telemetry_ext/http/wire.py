@@ -1,142 +1,44 @@
-"""HTTP/1.1 framing shared by the client and the server: a buffered byte stream over an asyncio transport, and
-message heads and bodies read from it (RFC 9112).
+"""HTTP/1.1 framing shared by the client and the server, without I/O (RFC 9112): the bytes of a connection go into
+a `bytearray`, and heads and bodies are taken from it as they complete. Whoever owns the socket (the telemetry
+listener's connections on the event loop, the blocking client in the writer's thread) feeds the buffer; nothing
+here reads a socket, so both kinds of I/O share one parser.
 
-Why a stream of our own and not asyncio's StreamReader: once a connection is reset, StreamReader refuses every
-read, even of bytes already received. A server that answers early (an S3 error sent before the request body
-was read) and resets the connection leaves a complete response in our buffer; we read it instead of reporting a
-reset. Reads here take what is buffered first and raise the connection's error only when more is needed.
+A response that arrives early (an S3 error sent before the request body was read, then a reset) stays in the
+buffer: the client reads it from there instead of reporting the reset.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
-
 from telemetry_ext import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Final
 
 HEAD_LIMIT: Final = 65_536
-_CHUNK: Final = 65_536
+_HEAD_END: Final = b"\r\n\r\n"
+_CRLF: Final = b"\r\n"
 
 
 class HttpError(Exception):
-    """The transport failed: refused, reset, closed early, or not HTTP."""
+    """The transport failed: refused, reset, closed early, timed out, or not HTTP."""
 
 
 class CertificateError(HttpError):
     """The server's TLS certificate could not be verified against the trust store."""
 
 
-class OverCapError(ValueError):
-    def __init__(self, cap: int) -> None:
-        super().__init__(f"body over {cap} bytes")
-
-
-class Stream(asyncio.Protocol):
-    """One connection's bytes: what arrived, buffered until read; writes with flow control."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
-        self._eof = False
-        self._error: BaseException | None = None
-        self._readable: asyncio.Future[None] | None = None
-        self._writable: asyncio.Future[None] | None = None
-
-    # -- asyncio.Protocol -----------------------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        self._wake_reader()
-
-    def eof_received(self) -> bool:
-        self._eof = True
-        self._wake_reader()
-        return False  # close our side too
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._eof = True
-        self._error = exc
-        self._wake_reader()
-        self.resume_writing()
-
-    def pause_writing(self) -> None:
-        if self._writable is None:
-            self._writable = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        waiter, self._writable = self._writable, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    # -- reading --------------------------------------------------------------------------------------------
-    async def read_until(self, separator: bytes, limit: int = HEAD_LIMIT) -> bytes:
-        """Up to and including `separator`; ValueError past `limit` bytes without it."""
-        while (index := self._buffer.find(separator)) < 0:
-            if len(self._buffer) > limit:
-                raise ValueError(f"no {separator!r} within {limit} bytes")
-            await self._more()
-        return self._take(index + len(separator))
-
-    async def read_exactly(self, length: int) -> bytes:
-        while len(self._buffer) < length:
-            await self._more()
-        return self._take(length)
-
-    async def read_to_eof(self) -> bytes:
-        while not self._eof:
-            await self._more(allow_eof=True)
-        return self._take(len(self._buffer))
-
-    def buffered(self) -> int:
-        return len(self._buffer)
-
-    def _take(self, length: int) -> bytes:
-        data = bytes(self._buffer[:length])
-        del self._buffer[:length]
-        return data
-
-    async def _more(self, allow_eof: bool = False) -> None:
-        if self._eof:
-            if allow_eof:
-                return
-            if self._error is not None:
-                raise HttpError(f"connection lost: {self._error!r}")
-            raise HttpError("connection closed by the peer")
-        self._readable = asyncio.get_running_loop().create_future()
-        try:
-            await self._readable
-        finally:
-            self._readable = None
-
-    def _wake_reader(self) -> None:
-        if self._readable is not None and not self._readable.done():
-            self._readable.set_result(None)
-
-    # -- writing --------------------------------------------------------------------------------------------
-    @property
-    def closed(self) -> bool:
-        return self.transport is None or self.transport.is_closing() or self._eof
-
-    def write(self, data: bytes) -> None:
-        if self.transport is None or self.transport.is_closing():
-            raise HttpError(f"connection lost: {self._error!r}" if self._error else "connection closed")
-        self.transport.write(data)
-
-    async def drain(self) -> None:
-        if self._writable is not None:
-            await self._writable
-        if self._error is not None:
-            raise HttpError(f"connection lost: {self._error!r}")
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
+def take_head(buffer: bytearray) -> bytes | None:
+    """The next message's head (up to and including the empty line), removed from `buffer`; None until it is
+    complete. ValueError past HEAD_LIMIT bytes without one."""
+    end = buffer.find(_HEAD_END)
+    if end < 0:
+        if len(buffer) > HEAD_LIMIT:
+            raise ValueError(f"no end of head within {HEAD_LIMIT} bytes")
+        return None
+    head = bytes(buffer[: end + 4])
+    del buffer[: end + 4]
+    return head
 
 
 def parse_head(head: bytes) -> tuple[list[str], dict[str, str]]:
@@ -166,47 +68,91 @@ def content_length(headers: Mapping[str, str]) -> int | None:
     return int(values.pop())
 
 
-async def read_body(stream: Stream, headers: Mapping[str, str], *, until_close: bool, cap: int | None = None) -> bytes:
-    """The body framed by `headers`: chunked (trailer fields read and dropped), Content-Length, or — for a
-    response that has neither — everything until the server closes (`until_close`); a request without either
-    has no body. Over `cap` bytes the rest is read and thrown away, then OverCapError is raised, so the
-    connection stays usable for the next message."""
-    if is_chunked(headers):
-        return await _read_chunked(stream, cap)
-    length = content_length(headers)
-    if length is not None:
-        return await _read_length(stream, length, cap)
-    return await stream.read_to_eof() if until_close else b""
+class Body:
+    """One message's body as the head frames it: chunked (trailer fields read and dropped), Content-Length, or,
+    for a response with neither, everything until the peer closes (`until_close`); a request with neither has
+    none. Past `cap` bytes the rest is read and thrown away (`over_cap`), so the connection stays usable."""
 
+    __slots__ = ("_chunk_left", "_left", "_mode", "_parts", "_size", "cap", "over_cap")
 
-async def _read_length(stream: Stream, length: int, cap: int | None) -> bytes:
-    if cap is not None and length > cap:
-        while length:
-            length -= len(await stream.read_exactly(min(_CHUNK, length)))
-        raise OverCapError(cap)
-    return await stream.read_exactly(length)
+    def __init__(self, headers: Mapping[str, str], *, until_close: bool, cap: int | None = None) -> None:
+        self.cap = cap
+        self.over_cap = False
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._chunk_left = -1
+        """Chunked: bytes left of the current chunk (and its CRLF); -1 while a size line is expected."""
+        length = content_length(headers)
+        if is_chunked(headers):
+            self._mode, self._left = "chunked", 0
+        elif length is not None:
+            self._mode, self._left = "length", length
+        else:
+            self._mode, self._left = ("close" if until_close else "length"), 0
 
+    def take(self, buffer: bytearray, eof: bool) -> bool:
+        """Move what `buffer` holds of the body out of it; True once the body is complete. HttpError if the peer
+        closed (`eof`) before then."""
+        if self._mode == "length":
+            done = self._take_length(buffer)
+        elif self._mode == "chunked":
+            done = self._take_chunked(buffer)
+        else:
+            self._keep(bytes(buffer))
+            buffer.clear()
+            done = eof
+        if not done and eof:
+            raise HttpError("connection closed by the peer in the middle of a message")
+        return done
 
-async def _read_chunked(stream: Stream, cap: int | None) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        line = await stream.read_until(b"\r\n")
-        length = int(line.split(b";", 1)[0].strip(), 16)  # chunk extensions after ";" are ignored
-        if length == 0:
-            break
-        size += length
-        keep = cap is None or size <= cap
-        remaining = length
-        while remaining:
-            data = await stream.read_exactly(min(_CHUNK, remaining))
-            remaining -= len(data)
-            if keep:
-                parts.append(data)
-        if await stream.read_exactly(2) != b"\r\n":
-            raise ValueError("chunk not followed by CRLF")
-    while await stream.read_until(b"\r\n") != b"\r\n":  # trailer fields, up to the empty line
-        pass
-    if cap is not None and size > cap:
-        raise OverCapError(cap)
-    return b"".join(parts)
+    @property
+    def value(self) -> bytes:
+        return b"".join(self._parts)
+
+    def _keep(self, data: bytes) -> None:
+        self._size += len(data)
+        if self.cap is not None and self._size > self.cap:
+            self.over_cap = True
+            self._parts.clear()
+        elif data:
+            self._parts.append(data)
+
+    def _take_length(self, buffer: bytearray) -> bool:
+        if self._left:
+            piece = bytes(buffer[: self._left])
+            del buffer[: len(piece)]
+            self._left -= len(piece)
+            self._keep(piece)
+        return self._left == 0
+
+    def _take_chunked(self, buffer: bytearray) -> bool:
+        while True:
+            if self._chunk_left > 0:  # chunk data, then its CRLF (counted in _chunk_left)
+                data_left = self._chunk_left - 2
+                if data_left > 0:
+                    piece = bytes(buffer[:data_left])
+                    del buffer[: len(piece)]
+                    self._chunk_left -= len(piece)
+                    self._keep(piece)
+                    if self._chunk_left > 2:
+                        return False
+                if len(buffer) < 2:
+                    return False
+                if buffer[:2] != _CRLF:
+                    raise ValueError("chunk not followed by CRLF")
+                del buffer[:2]
+                self._chunk_left = -1
+            elif self._chunk_left == -1:  # a size line
+                end = buffer.find(_CRLF)
+                if end < 0:
+                    return False
+                size = int(bytes(buffer[:end]).split(b";", 1)[0].strip(), 16)  # extensions after ";" ignored
+                del buffer[: end + 2]
+                self._chunk_left = size + 2 if size else 0
+            else:  # the last chunk came: trailer fields, up to the empty line
+                end = buffer.find(_CRLF)
+                if end < 0:
+                    return False
+                del buffer[: end + 2]
+                if end == 0:
+                    return True

@@ -16,14 +16,16 @@ counters at the moment the batch was cut; every further line is one Telemetry AP
 
 from __future__ import annotations
 
-import re
-from collections import deque
-from datetime import UTC, datetime
-
-import orjson
+import time
 
 from telemetry_ext import TYPE_CHECKING
+from telemetry_ext.jsontext import dumps
 from telemetry_ext.record import Record
+
+if TYPE_CHECKING:
+    from collections import deque
+else:  # collections.py itself imports keyword, operator, reprlib and heapq: start-up cost
+    from _collections import deque
 
 if TYPE_CHECKING:
     from typing import Final
@@ -32,8 +34,9 @@ if TYPE_CHECKING:
     from telemetry_ext.pipeline.ring_buffer import RingBuffer
 
 METADATA_TYPE: Final = "telemetry_ext.batch"
-_UNSAFE: Final = r"[^A-Za-z0-9._=\-]"
-_DOTS: Final = r"\.{2,}"
+_SAFE: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._=-")
+GZIP: Final = 31
+"""zlib's window bits for a gzip container (header with mtime 0: the same bytes for the same lines)."""
 
 
 class Identity(Record):
@@ -99,14 +102,15 @@ class Batch:
     def payload(self) -> Payload:
         """The gzip NDJSON body and its hashes, computed once (deterministic: gzip with mtime 0)."""
         if self._payload is None:
-            # Imported here, when the first batch is written (in a worker thread): not start-up's cost.
-            import base64
-            import gzip
-            import hashlib
+            # Imported here, when the first batch is written (in the writer's thread): not start-up's cost.
+            import binascii
+            import zlib
 
-            body = gzip.compress(b"\n".join(self._lines) + b"\n", compresslevel=6, mtime=0)
-            digest = hashlib.sha256(body).digest()
-            self._payload = Payload(body, digest.hex(), base64.b64encode(digest).decode())
+            from telemetry_ext.pipeline.digests import sha256
+
+            body = zlib.compress(b"\n".join(self._lines) + b"\n", 6, GZIP)
+            digest: bytes = sha256(body).digest()
+            self._payload = Payload(body, digest.hex(), binascii.b2a_base64(digest, newline=False).decode())
             self._lines = []
         return self._payload
 
@@ -170,12 +174,11 @@ class Batcher:
     def _make_batch(self, lines: list[bytes], now: float, create_only: bool) -> Batch:
         sequence = self._next_sequence
         self._next_sequence += 1
-        moment = datetime.fromtimestamp(now, UTC)
         self.counters.dropped += self.buffer.dropped
         self.buffer.dropped = 0
-        header = orjson.dumps(
+        header = dumps(
             {
-                "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "time": iso_time(now),
                 "type": METADATA_TYPE,
                 "record": {
                     "extensionVersion": self.identity.extension_version,
@@ -188,7 +191,7 @@ class Batcher:
                 },
             }
         )
-        key = object_key(self.identity, sequence, moment)
+        key = object_key(self.identity, sequence, now)
         return Batch(sequence, key, len(lines), create_only, [header, *lines])
 
     def sync_drop_count(self) -> None:
@@ -197,16 +200,33 @@ class Batcher:
         self.buffer.dropped = 0
 
 
-def object_key(identity: Identity, sequence: int, moment: datetime) -> str:
+def iso_time(now: float) -> str:
+    """`now` (seconds since the epoch) as Lambda writes event times: 2026-12-08T10:00:00.123Z."""
+    seconds = int(now)
+    micros = round((now - seconds) * 1e6)  # to the microsecond, as datetime.fromtimestamp rounds
+    if micros >= 1_000_000:
+        seconds, micros = seconds + 1, micros - 1_000_000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros // 1000:03d}Z"
+
+
+def object_key(identity: Identity, sequence: int, now: float) -> str:
+    """The batch's key, partitioned by the UTC day and hour of `now` (seconds since the epoch)."""
     parts = [*safe_segments(identity.prefix), f"function={safe_segment(identity.function_name)}"]
-    parts += [f"dt={moment:%Y-%m-%d}", f"hour={moment:%H}"]
+    parts.append(time.strftime("dt=%Y-%m-%d/hour=%H", time.gmtime(now)))
     parts.append(f"{safe_segment(identity.instance_id)}-{sequence:08d}.ndjson.gz")
     return "/".join(parts)
 
 
 def safe_segment(text: str) -> str:
     """One key segment of letters, digits and `._=-` only; never empty, never `.` or `..`."""
-    return re.sub(_DOTS, "_", re.sub(_UNSAFE, "_", text)).strip(".") or "_"
+    cleaned = "".join(c if c in _SAFE else "_" for c in text)
+    while ".." in cleaned:  # a run of dots becomes one underscore
+        start = cleaned.index("..")
+        end = start
+        while end < len(cleaned) and cleaned[end] == ".":
+            end += 1
+        cleaned = cleaned[:start] + "_" + cleaned[end:]
+    return cleaned.strip(".") or "_"
 
 
 def safe_segments(prefix: str) -> list[str]:

@@ -11,25 +11,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import datetime
-from urllib.parse import urlsplit
-
-import orjson
 
 from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import RetryableSinkError
 from telemetry_ext.http.client import Connection
 from telemetry_ext.http.wire import HttpError
-from telemetry_ext.lambda_env import EnvironmentKeys
+from telemetry_ext.jsontext import loads
+from telemetry_ext.lambda_env import EnvironmentKeys, TrustSource
 from telemetry_ext.record import Record
+from telemetry_ext.urls import split_url
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Final
 
     from telemetry_ext.lambda_env import ContainerEndpoint, CredentialSource
 
 REFRESH_BEFORE_S: Final = 300.0
+FETCH_TIMEOUT_S: Final = 5.0
+"""The endpoint answers from the environment itself (loopback): a slower answer is a failed attempt."""
 
 
 class Credentials(Record):
@@ -53,8 +53,11 @@ class Credentials(Record):
 
 
 class CredentialsProvider:
-    def __init__(self, source: CredentialSource, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, source: CredentialSource, clock: Callable[[], float] = time.time, trust: TrustSource | None = None
+    ) -> None:
         self._source = source
+        self._trust = trust or TrustSource()
         self._clock = clock
         self._cached: Credentials | None = None
         self._connection: Connection | None = None
@@ -66,12 +69,12 @@ class CredentialsProvider:
             return "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
         return f"the container credentials endpoint {self._source.url}"
 
-    async def get(self) -> Credentials:
+    def get(self) -> Credentials:
         if isinstance(self._source, EnvironmentKeys):
             source = self._source
             return Credentials(source.access_key_id, source.secret_access_key, source.session_token)
         if self._cached is None or self._stale(self._cached):
-            self._cached = await self._fetch(self._source)
+            self._cached = self._fetch(self._source)
         return self._cached
 
     def invalidate(self) -> None:
@@ -90,16 +93,17 @@ class CredentialsProvider:
         lifetime = credentials.expires_at - credentials.fetched_at
         return credentials.expires_at - self._clock() < min(REFRESH_BEFORE_S, lifetime / 2)
 
-    async def _fetch(self, source: ContainerEndpoint) -> Credentials:
-        parts = urlsplit(source.url)
-        target = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
+    def _fetch(self, source: ContainerEndpoint) -> Credentials:
+        url = split_url(source.url)
         headers = {"Accept": "application/json"}
         token = _token(source)
         if token:
             headers["Authorization"] = token
         try:
-            response = await self._http(parts.scheme, parts.hostname or "", parts.port).request("GET", target, headers)
-        except HttpError as error:
+            response = self._http(url.scheme, url.host, url.port).request(
+                "GET", url.target, headers, timeout_s=FETCH_TIMEOUT_S
+            )
+        except (HttpError, TimeoutError) as error:
             raise RetryableSinkError(f"credentials endpoint {source.url}: {error}") from None
         self.fetches += 1
         if response.status != 200:
@@ -108,25 +112,28 @@ class CredentialsProvider:
         return self._parse(source.url, response.body)
 
     def _parse(self, url: str, body: bytes) -> Credentials:
+        from datetime import datetime  # Expiration's ISO 8601, once per fetch
+
         try:
-            data = orjson.loads(body)
+            data = loads(body)
             expiration = data.get("Expiration")
             expires_at = datetime.fromisoformat(expiration).timestamp() if expiration else None
             return Credentials(
                 str(data["AccessKeyId"]), str(data["SecretAccessKey"]), data.get("Token") or None, expires_at,
                 self._clock(),
             )  # fmt: skip
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:  # JsonError is a ValueError
             raise RetryableSinkError(f"credentials endpoint {url}: unreadable answer ({error!r})") from None
 
-    def _http(self, scheme: str, host: str, port: int | None) -> Connection:
+    def _http(self, scheme: str, host: str, port: int) -> Connection:
         if self._connection is None:
             tls = None
-            if scheme == "https":
-                import ssl  # an https endpoint is rare (ECS, EKS); Lambda's is plain HTTP on loopback
+            if scheme == "https":  # rare (ECS, EKS); Lambda's endpoint is plain HTTP on loopback
+                from telemetry_ext.pipeline.tls import TlsContext
 
-                tls = ssl.create_default_context()
-            self._connection = Connection(host, port or (443 if tls else 80), tls)
+                tls = TlsContext(self._trust)
+                tls.widen()  # the whole trust store: this is not S3, whose roots alone are loaded first
+            self._connection = Connection(host, port, tls)
         return self._connection
 
 

@@ -17,9 +17,11 @@ is still expected, the first write waits for it, for at most `hold` (half the qu
 
 from __future__ import annotations
 
-from enum import Enum
-
+from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.record import Record
+
+if TYPE_CHECKING:
+    from typing import Final
 
 DRAIN_RESERVE_S = 0.4
 """Time kept for the last write at SHUTDOWN: a few PUTs at S3's usual latency, and a retry."""
@@ -60,16 +62,19 @@ class BufferState(Record):
         self.pending_batches = pending_batches
 
 
-class FlushReason(Enum):
-    NOTHING_DUE = "nothing due"
-    RETRY = "a batch waits for a retry"
-    AGE = "oldest event reached the flush interval"
-    SIZE = "a full batch is buffered"
-    HIGH_WATER = "the buffer passed its high-water mark"
-    SHUTDOWN = "the environment shuts down"
+class FlushReason:
+    """Why a flush is due: one of these strings, each one object (compared with `is`). Not an Enum: importing enum
+    is start-up cost."""
+
+    NOTHING_DUE: Final = "nothing due"
+    RETRY: Final = "a batch waits for a retry"
+    AGE: Final = "oldest event reached the flush interval"
+    SIZE: Final = "a full batch is buffered"
+    HIGH_WATER: Final = "the buffer passed its high-water mark"
+    SHUTDOWN: Final = "the environment shuts down"
 
 
-def due(policy: FlushPolicy, state: BufferState, now: float, *, shutting_down: bool = False) -> FlushReason:
+def due(policy: FlushPolicy, state: BufferState, now: float, *, shutting_down: bool = False) -> str:
     if state.pending_batches:
         return FlushReason.RETRY
     if state.buffered_events == 0 or state.oldest_arrival is None:
@@ -84,7 +89,7 @@ def due(policy: FlushPolicy, state: BufferState, now: float, *, shutting_down: b
     return FlushReason.NOTHING_DUE
 
 
-def buffer_full(policy: FlushPolicy, state: BufferState) -> FlushReason | None:
+def buffer_full(policy: FlushPolicy, state: BufferState) -> str | None:
     """SIZE or HIGH_WATER when the buffer must be emptied now, whatever else is under way: the lifecycle cuts it
     into pending batches as the POST that filled it comes (a write under way takes them after its own), so a
     burst never reaches the ring's bound (the emulator sent a 25,000-line burst as 1,000-event POSTs about a

@@ -1,35 +1,34 @@
 """How one batch is written: attempts within a time budget, a dropped connection retried at once, capped
 exponential backoff with full jitter after that, and never a retry of what cannot pass (`FatalSinkError`).
 
-The sink (`sink.py`, S3 PutObject) makes one attempt; this loop decides whether and when to make the next.
+The sink (`sink.py`, S3 PutObject) makes one attempt; this loop decides whether and when to make the next. It
+blocks: it runs in the writer's thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
 
 from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import NotTriedError, RetryableSinkError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Sleep = Callable[[float], None]
     from typing import Final, Protocol
 
     from telemetry_ext.pipeline.batcher import Batch
 
     class Sink(Protocol):
-        async def put(self, batch: Batch, timeout_s: float) -> None: ...
+        def put(self, batch: Batch, timeout_s: float) -> None: ...
 
 
 BACKOFF_BASE_S: Final = 0.05
 BACKOFF_CAP_S: Final = 1.0
 
 
-Sleep = Callable[[float], Awaitable[None]]
-
-
-async def write_with_retries(
+def write_with_retries(
     sink: Sink,
     batch: Batch,
     *,
@@ -38,7 +37,7 @@ async def write_with_retries(
     attempt_timeout_s: float,
     on_retry: Callable[[], None],
     clock: Callable[[], float] = time.monotonic,
-    sleep: Sleep = asyncio.sleep,
+    sleep: Sleep = time.sleep,
 ) -> None:
     """PUT `batch` until it succeeds, raising the last error when attempts or time (`deadline` on `clock`, if
     any) run out. A `FatalSinkError` is raised at once; `NotTriedError` if the deadline had passed already."""
@@ -49,7 +48,7 @@ async def write_with_retries(
                 raise NotTriedError(f"PUT {batch.key}: not tried, its flush's deadline had passed; kept for the next")
             raise RetryableSinkError(f"PUT {batch.key}: out of time after {attempt} attempts")
         try:
-            await sink.put(batch, min(attempt_timeout_s, left))
+            sink.put(batch, min(attempt_timeout_s, left))
             return
         except RetryableSinkError:
             if attempt + 1 == attempts:
@@ -58,7 +57,7 @@ async def write_with_retries(
             pause = backoff_s(attempt)
             if deadline is not None and deadline - clock() <= pause:
                 raise
-            await sleep(pause)
+            sleep(pause)
 
 
 def backoff_s(attempt: int) -> float:

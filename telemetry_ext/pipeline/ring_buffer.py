@@ -6,7 +6,12 @@ the caller) so the flush policy can ask how old the oldest buffered event is.
 
 from __future__ import annotations
 
-from collections import deque
+from telemetry_ext import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections import deque
+else:  # collections.py itself imports keyword, operator, reprlib and heapq: start-up cost
+    from _collections import deque
 
 
 class RingBuffer:

@@ -14,18 +14,15 @@ server). Answers S3 gives that a client must act on rather than fail:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from urllib.parse import urlsplit
-
 from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import FatalSinkError, RetryableSinkError
 from telemetry_ext.http import host_header
 from telemetry_ext.pipeline import sigv4
 from telemetry_ext.record import Record
+from telemetry_ext.urls import split_url
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Final, Literal
 
     Verdict = Literal["written", "already-there", "wrong-region", "clock-skew", "token"]
@@ -37,8 +34,9 @@ REGION_CODES: Final = frozenset(
     {"PermanentRedirect", "TemporaryRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"}
 )
 TOKEN_CODES: Final = frozenset({"ExpiredToken", "InvalidToken", "TokenRefreshRequired", "InvalidAccessKeyId"})
-_FIELD: Final = re.compile(rb"<(Code|Region|Endpoint|ServerTime|Message)>([^<]{1,300})</\1>")
-_REGION_IN_HOST: Final = re.compile(r"(?:^|\.)s3[.-]([a-z]{2}(?:-[a-z]+)+-\d{1,2})\.amazonaws\.com(?:\.cn)?$")
+_FIELD: Final = rb"<(Code|Region|Endpoint|ServerTime|Message)>([^<]{1,300})</\1>"
+_REGION_IN_HOST: Final = r"(?:^|\.)s3[.-]([a-z]{2}(?:-[a-z]+)+-\d{1,2})\.amazonaws\.com(?:\.cn)?$"
+"""Patterns for S3's error answers: `re` is imported with the first one (not when the S3 client loads)."""
 
 
 class Endpoint(Record):
@@ -60,9 +58,8 @@ class Endpoint(Record):
 
 def endpoint_for(bucket: str, region: str, endpoint_url: str = "") -> Endpoint:
     if endpoint_url:
-        parts = urlsplit(endpoint_url)
-        tls = parts.scheme == "https"
-        return Endpoint(parts.hostname or "", parts.port or (443 if tls else 80), tls, bucket, True)
+        url = split_url(endpoint_url)
+        return Endpoint(url.host, url.port, url.scheme == "https", bucket, True)
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     if "." in bucket:
         return Endpoint(f"s3.{region}.{suffix}", 443, True, bucket, True)
@@ -139,15 +136,21 @@ def classify(status: int, code: str, key: str, message: str = "") -> RetryableSi
 
 
 def error_fields(body: bytes) -> dict[str, str]:
-    return {m.group(1).decode(): m.group(2).decode("utf-8", "replace") for m in _FIELD.finditer(body[:8192])}
+    import re
+
+    return {m.group(1).decode(): m.group(2).decode("utf-8", "replace") for m in re.finditer(_FIELD, body[:8192])}
 
 
 def _region_of(endpoint: str) -> str | None:
-    match = _REGION_IN_HOST.search(endpoint.strip().lower())
+    import re
+
+    match = re.search(_REGION_IN_HOST, endpoint.strip().lower())
     return match.group(1) if match else None
 
 
 def _server_time(iso: str | None, http_date: str | None) -> float | None:
+    from datetime import UTC, datetime  # only when S3 says the clock is skewed
+
     try:
         if iso:
             return datetime.fromisoformat(iso).timestamp()

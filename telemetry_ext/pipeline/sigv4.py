@@ -7,15 +7,14 @@ checks every signature.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from urllib.parse import quote
+import time
 
 from telemetry_ext import TYPE_CHECKING
+from telemetry_ext.pipeline.digests import hmac_sha256, sha256
+from telemetry_ext.urls import quote
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Final
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
@@ -38,11 +37,12 @@ def signed_headers(
     secret_key: str,
     session_token: str | None,
     region: str,
-    now: datetime,
+    now: float,
     service: str = "s3",
 ) -> dict[str, str]:
-    """`headers` plus host, x-amz-date, x-amz-content-sha256, the session token if any, and Authorization."""
-    amz_date = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """`headers` plus host, x-amz-date, x-amz-content-sha256, the session token if any, and Authorization.
+    `now`: seconds since the epoch."""
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
     day = amz_date[:8]
     all_headers = {**headers, "host": host, "x-amz-date": amz_date, "x-amz-content-sha256": payload_sha256}
     if session_token:
@@ -56,7 +56,7 @@ def signed_headers(
     scope = f"{day}/{region}/{service}/aws4_request"
     string_to_sign = "\n".join([ALGORITHM, amz_date, scope, _sha256(canonical_request.encode())])
     key = _signing_key(secret_key, day, region, service)
-    signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    signature = hmac_sha256(key, string_to_sign.encode()).hex()
     authorization = f"{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
     result = {name: value for name, value in all_headers.items() if name != "host"}
     result["Authorization"] = authorization
@@ -68,11 +68,12 @@ def payload_hash(body: bytes) -> str:
 
 
 def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    digest: str = sha256(data).hexdigest()
+    return digest
 
 
 def _signing_key(secret_key: str, day: str, region: str, service: str) -> bytes:
     key = ("AWS4" + secret_key).encode()
     for part in (day, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        key = hmac_sha256(key, part.encode())
     return key

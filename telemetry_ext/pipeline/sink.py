@@ -3,23 +3,19 @@
 No AWS SDK: aioboto3/botocore cost ~300 ms of CPU to import and ~60 ms to build a client, seconds at 128 MB
 (7 % of a core); with them the extension was SIGKILLed at SHUTDOWN with its last batch unwritten, 3 runs of 3.
 That makes this module the S3 client, held to an SDK's standard: credentials as Lambda gives them, refreshed
-(`credentials.py`); the trust store found as the SDKs find it, the TLS context built off the event loop
-(`tls.py`); a bucket in another region found from S3's answer and remembered; the signing clock corrected
-when S3 says it is skewed; checksums sent; attempts timed in awake time, not frozen time (`awake.py`).
+(`credentials.py`); the trust store found as the SDKs find it (`tls.py`); a bucket in another region found
+from S3's answer and remembered; the signing clock corrected when S3 says it is skewed; checksums sent; attempts
+timed in awake time, not frozen time (`awake.py`).
 
-One `put` is one attempt (with the corrections S3's answer asks for); `retries.py` decides on the next.
-Imported when first needed (`lazy_sink.py`), not at start-up.
+One `put` is one attempt (with the corrections S3's answer asks for); `retries.py` decides on the next. It
+blocks: it runs in the writer's thread (`writer.py`), which imports it there, after init.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
 
 from telemetry_ext import TYPE_CHECKING, log
-from telemetry_ext.awake import awake_timeout
 from telemetry_ext.config import Config
 from telemetry_ext.errors import FatalSinkError, RetryableSinkError
 from telemetry_ext.http.client import Connection, Response
@@ -31,6 +27,7 @@ from telemetry_ext.pipeline.credentials import CredentialsProvider
 from telemetry_ext.pipeline.tls import TlsContext
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Final
 
 _CORRECTIONS: Final = 3
@@ -42,7 +39,7 @@ class S3Sink:
         self._config = config
         self._clock = clock
         self._options = s3.PutOptions(config.sse, config.sse_kms_key_id, config.expected_bucket_owner)
-        self.credentials = CredentialsProvider(config.credentials, clock)
+        self.credentials = CredentialsProvider(config.credentials, clock, config.trust)
         self.tls = TlsContext(config.trust)
         self.region = config.bucket_region
         self._endpoint = s3.endpoint_for(config.bucket, self.region, config.s3_endpoint_url)
@@ -52,15 +49,15 @@ class S3Sink:
         """The connection was opened before a SnapStart restore: the next request opens a new one."""
 
     def prepare(self) -> None:
-        """Start the costly part of the first PUT now (the TLS context, in a thread), off any deadline."""
+        """Do the costly part of the first PUT now (the TLS context), off any deadline."""
         if self._endpoint.tls:
             self.tls.prepare()
 
-    async def put(self, batch: Batch, timeout_s: float) -> None:
-        payload = await asyncio.get_running_loop().run_in_executor(None, batch.payload)  # gzip + SHA-256
+    def put(self, batch: Batch, timeout_s: float) -> None:
+        payload = batch.payload()  # gzip + SHA-256
         for _ in range(_CORRECTIONS + 1):
             try:
-                response = await awake_timeout(self._send(batch, payload), timeout_s)
+                response = self._send(batch, payload, timeout_s)
             except TimeoutError:
                 raise RetryableSinkError(f"PUT {batch.key}: no answer within {timeout_s:.2f} s") from None
             except CertificateError as error:
@@ -80,8 +77,8 @@ class S3Sink:
             self._correct(answer, batch.key)
         raise RetryableSinkError(f"PUT {batch.key}: S3 kept redirecting or refusing after {_CORRECTIONS} corrections")
 
-    async def _send(self, batch: Batch, payload: Payload) -> Response:
-        credentials = await self.credentials.get()
+    def _send(self, batch: Batch, payload: Payload, timeout_s: float) -> Response:
+        credentials = self.credentials.get()
         endpoint = self._endpoint
         path = endpoint.path(batch.key)
         headers = sigv4.signed_headers(
@@ -94,10 +91,9 @@ class S3Sink:
             secret_key=credentials.secret_access_key,
             session_token=credentials.session_token,
             region=self.region,
-            now=datetime.fromtimestamp(self._clock() + self._skew_s, UTC),
+            now=self._clock() + self._skew_s,
         )
-        connection = await self._http()
-        return await connection.request("PUT", path, headers, payload.body)
+        return self._http().request("PUT", path, headers, payload.body, timeout_s)
 
     def _correct(self, answer: s3.Answer, key: str) -> None:
         """Act on an answer that says how to succeed: another region, another clock, a fresh token."""
@@ -117,14 +113,13 @@ class S3Sink:
         else:  # the environment's keys cannot be refreshed; the region or clock S3 gave did not help
             raise FatalSinkError(f"PUT {key}: {answer.refusal}")
 
-    async def _http(self) -> Connection:
+    def _http(self) -> Connection:
         if self._connection_restored:
             self._connection_restored = False
             self.forget_connection()
         if self._connection is None:
             endpoint = self._endpoint
-            tls = await self.tls.get() if endpoint.tls else None
-            self._connection = Connection(endpoint.connect_host, endpoint.port, tls)
+            self._connection = Connection(endpoint.connect_host, endpoint.port, self.tls if endpoint.tls else None)
         return self._connection
 
     def forget_connection(self) -> None:
@@ -141,6 +136,6 @@ class S3Sink:
         self.credentials.invalidate()
         self._skew_s = 0.0
 
-    async def close(self) -> None:
+    def close(self) -> None:
         self.forget_connection()
         self.credentials.forget_connection()

@@ -1,4 +1,5 @@
-"""The HTTP/1.1 client against scripted servers over real sockets: the corner cases an S3 client meets."""
+"""The HTTP/1.1 client against scripted servers over real sockets: the corner cases an S3 client meets. The client
+blocks (it runs in the writer's thread): each request runs in a thread while the scripted server answers."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ async def test_interim_1xx_responses_are_skipped() -> None:
         await writer.drain()
 
     async with scripted(script) as port:
-        response = await Connection("127.0.0.1", port).request("PUT", "/k", {}, b"body")
+        response = await asyncio.to_thread(Connection("127.0.0.1", port).request, "PUT", "/k", {}, b"body")
     assert (response.status, response.body) == (200, b"ok")
 
 
@@ -53,8 +54,8 @@ async def test_a_chunked_answer_with_trailers_leaves_the_connection_usable() -> 
 
     async with scripted(script) as port:
         connection = Connection("127.0.0.1", port)
-        first = await connection.request("GET", "/a")
-        second = await asyncio.wait_for(connection.request("GET", "/b"), 5)
+        first = await asyncio.to_thread(connection.request, "GET", "/a")
+        second = await asyncio.to_thread(connection.request, "GET", "/b", None, b"", 5.0)
     assert first.body == second.body == b"abc"
 
 
@@ -71,7 +72,9 @@ async def test_an_early_error_answer_then_a_reset_is_returned_not_reported_as_a_
         writer.close()
 
     async with scripted(script) as port:
-        response = await Connection("127.0.0.1", port).request("PUT", "/k", {}, b"x" * (EXPECT_CONTINUE_BYTES - 1))
+        response = await asyncio.to_thread(
+            Connection("127.0.0.1", port).request, "PUT", "/k", {}, b"x" * (EXPECT_CONTINUE_BYTES - 1)
+        )
     assert response.status == 403 and b"AccessDenied" in response.body
 
 
@@ -91,7 +94,9 @@ async def test_a_large_body_waits_for_100_continue_or_a_second_then_is_sent(inte
         await writer.drain()
 
     async with scripted(script) as port:
-        response = await Connection("127.0.0.1", port).request("PUT", "/k", {}, b"x" * EXPECT_CONTINUE_BYTES)
+        response = await asyncio.to_thread(
+            Connection("127.0.0.1", port).request, "PUT", "/k", {}, b"x" * EXPECT_CONTINUE_BYTES
+        )
     assert b"Expect: 100-continue" in heads[0]
     assert (response.status, response.body) == (200, str(EXPECT_CONTINUE_BYTES).encode())
 
@@ -109,7 +114,7 @@ async def test_a_refusal_before_100_continue_spares_the_body() -> None:
 
     async with scripted(script) as port:
         connection = Connection("127.0.0.1", port)
-        response = await connection.request("PUT", "/k", {}, b"x" * EXPECT_CONTINUE_BYTES)
+        response = await asyncio.to_thread(connection.request, "PUT", "/k", {}, b"x" * EXPECT_CONTINUE_BYTES)
         connection.close()
         await asyncio.wait_for(closed.wait(), 5)
     assert response.status == 403 and received == b""

@@ -1,7 +1,9 @@
-"""The Extensions/Telemetry API client against a local aiohttp server that records what it is sent."""
+"""The Extensions/Telemetry API client against a local aiohttp server that records what it is sent. Init's calls
+block (each runs in a thread here); /next is read on the extension's event loop (in a thread of the test)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +14,16 @@ from aiohttp.test_utils import TestServer
 
 from telemetry_ext.config import Config
 from telemetry_ext.errors import LambdaApiError
-from telemetry_ext.lambda_api import ExtensionsApi, Invoke, Shutdown, registration_events, subscription_request
+from telemetry_ext.lambda_api import (
+    ExtensionsApi,
+    Invoke,
+    LifecycleEvent,
+    NextEvents,
+    Shutdown,
+    registration_events,
+    subscription_request,
+)
+from tests.support.loop_thread import Collected, loop_thread
 
 EXTENSION_ID = "0b4e5a52-c1c4-4c1e-9e5d-0d5f0c1d8a11"
 ENV = {"AWS_LAMBDA_RUNTIME_API": "x:1", "TELEMETRY_EXT_BUCKET": "a-bucket", "AWS_ACCESS_KEY_ID": "k",
@@ -53,7 +64,7 @@ async def api() -> AsyncIterator[tuple[ExtensionsApi, RecordingApi]]:
 
 async def test_register_sends_the_name_and_both_events(api: tuple[ExtensionsApi, RecordingApi]) -> None:
     client, recording = api
-    registration = await client.register("telemetry-ext", registration_events(shutdown_only=False))
+    registration = await asyncio.to_thread(client.register, "telemetry-ext", registration_events(shutdown_only=False))
     method, path, headers, body = recording.requests[0]
     assert (method, path) == ("POST", "/2020-01-01/extension/register")
     assert headers["Lambda-Extension-Name"] == "telemetry-ext"
@@ -65,18 +76,18 @@ async def test_on_managed_instances_it_registers_for_shutdown_only_and_subscribe
     api: tuple[ExtensionsApi, RecordingApi],
 ) -> None:
     client, recording = api
-    await client.register("telemetry-ext", registration_events(shutdown_only=True))
+    await asyncio.to_thread(client.register, "telemetry-ext", registration_events(shutdown_only=True))
     config = Config.from_env({**ENV, "AWS_LAMBDA_INITIALIZATION_TYPE": "lambda-managed-instances"})
-    await client.subscribe(subscription_request(config))
+    await asyncio.to_thread(client.subscribe, subscription_request(config))
     assert recording.requests[0][3] == {"events": ["SHUTDOWN"]}
     assert recording.requests[1][3]["schemaVersion"] == "2025-01-29"
 
 
 async def test_subscribe_sends_the_documented_body(api: tuple[ExtensionsApi, RecordingApi]) -> None:
     client, recording = api
-    await client.register("telemetry-ext", ["INVOKE", "SHUTDOWN"])
+    await asyncio.to_thread(client.register, "telemetry-ext", ["INVOKE", "SHUTDOWN"])
     config = Config.from_env(ENV)
-    assert await client.subscribe(subscription_request(config)) == "subscribed"
+    assert await asyncio.to_thread(client.subscribe, subscription_request(config)) == "subscribed"
     method, path, headers, body = recording.requests[1]
     assert (method, path) == ("PUT", "/2022-07-01/telemetry")
     assert headers["Lambda-Extension-Identifier"] == EXTENSION_ID
@@ -91,14 +102,14 @@ async def test_subscribe_sends_the_documented_body(api: tuple[ExtensionsApi, Rec
 async def test_a_202_subscription_means_local_mode(api: tuple[ExtensionsApi, RecordingApi]) -> None:
     client, recording = api
     recording.subscribe_status = 202
-    assert await client.subscribe({}) == "not-supported"
+    assert await asyncio.to_thread(client.subscribe, {}) == "not-supported"
 
 
 async def test_a_refused_subscription_raises(api: tuple[ExtensionsApi, RecordingApi]) -> None:
     client, recording = api
     recording.subscribe_status = 400
     with pytest.raises(LambdaApiError, match="HTTP 400"):
-        await client.subscribe({})
+        await asyncio.to_thread(client.subscribe, {})
 
 
 @pytest.mark.parametrize("reason", ["spindown", "SPINDOWN", "Timeout", "failure"])
@@ -110,14 +121,22 @@ async def test_events_are_parsed_and_shutdown_reasons_lowercased(
         {"eventType": "INVOKE", "deadlineMs": 10, "requestId": "r1", "invokedFunctionArn": "arn"},
         {"eventType": "SHUTDOWN", "deadlineMs": 20, "shutdownReason": reason},
     ]
-    assert await client.next_event() == Invoke("r1", 10)
-    assert await client.next_event() == Shutdown(reason.lower(), 20)
+    events: Collected[LifecycleEvent] = Collected()
+    with loop_thread() as running:
+        next_events = running.call(lambda: NextEvents(client, running.loop, events.add))
+        running.call(next_events.request)
+        assert await asyncio.to_thread(events.until, 1) == [Invoke("r1", 10)]
+        running.call(next_events.request)
+        assert await asyncio.to_thread(events.until, 2) == [Invoke("r1", 10), Shutdown(reason.lower(), 20)]
+    assert [(m, p, h["Lambda-Extension-Identifier"]) for m, p, h, _ in recording.requests] == [
+        ("GET", "/2020-01-01/extension/event/next", "")
+    ] * 2
 
 
 async def test_init_error_names_the_error_type(api: tuple[ExtensionsApi, RecordingApi]) -> None:
     client, recording = api
-    await client.register("telemetry-ext", ["INVOKE", "SHUTDOWN"])
-    await client.init_error("Extension.ConfigInvalid", "TELEMETRY_EXT_BUCKET: is required")
+    await asyncio.to_thread(client.register, "telemetry-ext", ["INVOKE", "SHUTDOWN"])
+    await asyncio.to_thread(client.init_error, "Extension.ConfigInvalid", "TELEMETRY_EXT_BUCKET: is required")
     _, path, headers, body = recording.requests[-1]
     assert path == "/2020-01-01/extension/init/error"
     assert headers["Lambda-Extension-Function-Error-Type"] == "Extension.ConfigInvalid"

@@ -4,10 +4,11 @@ as S3 does what moto does not check (tests/support/s3_rules.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,12 +49,12 @@ def config(s3: S3Server, bucket: str, endpoint: str, **env: str) -> Config:
 
 
 @pytest.fixture
-async def front(fault_proxy: FaultProxy) -> AsyncIterator[FaultProxy]:
+def front(fault_proxy: FaultProxy) -> Iterator[FaultProxy]:
     yield fault_proxy
     fault_proxy.rules.clear()
 
 
-async def test_a_bucket_in_another_region_is_found_from_s3s_answer_and_remembered(
+def test_a_bucket_in_another_region_is_found_from_s3s_answer_and_remembered(
     s3_server: S3Server, bucket: str, front: FaultProxy, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a bucket in eu-west-1 and an extension in a us-east-1 function that does not say so
@@ -61,9 +62,9 @@ async def test_a_bucket_in_another_region_is_found_from_s3s_answer_and_remembere
     sink = S3Sink(config(s3_server, bucket, front.endpoint))
     # WHEN it writes two batches
     first, second = a_batch(), a_batch()
-    await sink.put(first, 10)
-    await sink.put(second, 10)
-    await sink.close()
+    sink.put(first, 10)
+    sink.put(second, 10)
+    sink.close()
     # THEN the first PUT was refused once for its region, re-signed for eu-west-1, and the second went there at once
     assert [e.status for e in front.log] == [400, 200, 200]
     assert sink.region == "eu-west-1"
@@ -72,14 +73,12 @@ async def test_a_bucket_in_another_region_is_found_from_s3s_answer_and_remembere
     assert "eu-west-1" in line and "TELEMETRY_EXT_BUCKET_REGION" in line
 
 
-async def test_a_skewed_clock_is_corrected_from_s3s_server_time(
-    s3_server: S3Server, bucket: str, front: FaultProxy
-) -> None:
+def test_a_skewed_clock_is_corrected_from_s3s_server_time(s3_server: S3Server, bucket: str, front: FaultProxy) -> None:
     front.rules.append(SigningClock())
     sink = S3Sink(config(s3_server, bucket, front.endpoint), clock=lambda: time.time() - 3600)  # an hour behind
     batch = a_batch()
-    await sink.put(batch, 10)
-    await sink.close()
+    sink.put(batch, 10)
+    sink.close()
     assert [e.status for e in front.log] == [403, 200]
     assert list(s3_server.objects(bucket)) == [batch.key]
 
@@ -92,11 +91,11 @@ async def test_container_credentials_are_fetched_with_the_token_and_refetched_wh
     async with serving(endpoint):
         env = container_env(endpoint.url, "the-token")
         sink = S3Sink(config(s3_server, bucket, front.endpoint, **env))
-        await sink.put(a_batch(), 10)
+        await asyncio.to_thread(sink.put, a_batch(), 10)
         # WHEN S3 stops accepting the session token it was given
         front.rules.append(RevokedTokens({endpoint.tokens[0]}))
-        await sink.put(a_batch(), 10)
-        await sink.close()
+        await asyncio.to_thread(sink.put, a_batch(), 10)
+        sink.close()
     # THEN the endpoint was asked again, with the right token each time, and the write succeeded
     assert endpoint.requests == [True, True]
     assert [e.status for e in front.log] == [200, 400, 200]
@@ -110,13 +109,13 @@ async def test_container_credentials_are_refreshed_before_they_expire(s3_server:
         env = container_env(endpoint.url, "t")
         endpoint.now = now[0]
         sink = S3Sink(config(s3_server, bucket, s3_server.endpoint, **env), clock=lambda: now[0])
-        await sink.put(a_batch(), 10)
+        await asyncio.to_thread(sink.put, a_batch(), 10)
         now[0] += 200  # 400 s left of 600: still fresh (refreshed 5 minutes before, or at half-life if shorter)
-        await sink.put(a_batch(), 10)
+        await asyncio.to_thread(sink.put, a_batch(), 10)
         fetched_while_fresh = len(endpoint.requests)
         now[0] += 150  # 250 s left: refreshed
-        await sink.put(a_batch(), 10)
-        await sink.close()
+        await asyncio.to_thread(sink.put, a_batch(), 10)
+        sink.close()
     assert fetched_while_fresh == 1 and len(endpoint.requests) == 2
 
 
@@ -126,35 +125,35 @@ async def test_a_wrong_authorization_token_is_a_clear_error_and_loses_nothing(s3
         env = container_env(endpoint.url, "wrong")
         sink = S3Sink(config(s3_server, bucket, s3_server.endpoint, **env))
         with pytest.raises(RetryableSinkError, match=r"credentials endpoint .*HTTP 401"):
-            await sink.put(a_batch(), 10)
-        await sink.close()
+            await asyncio.to_thread(sink.put, a_batch(), 10)
+        sink.close()
     assert endpoint.requests == [False] and s3_server.objects(bucket) == {}
 
 
-async def test_every_put_carries_a_sha256_checksum_that_s3_stores(s3_server: S3Server, bucket: str) -> None:
+def test_every_put_carries_a_sha256_checksum_that_s3_stores(s3_server: S3Server, bucket: str) -> None:
     sink = S3Sink(config(s3_server, bucket, s3_server.endpoint))
     batch = a_batch()
-    await sink.put(batch, 10)
-    await sink.close()
+    sink.put(batch, 10)
+    sink.close()
     stored = s3_server.client().get_object(Bucket=bucket, Key=batch.key, ChecksumMode="ENABLED")
     body = stored["Body"].read()
     assert stored["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(body).digest()).decode()
 
 
-async def test_a_create_only_batch_is_written_once_and_found_there_by_a_second_writer(
+def test_a_create_only_batch_is_written_once_and_found_there_by_a_second_writer(
     s3_server: S3Server, bucket: str, front: FaultProxy
 ) -> None:
     batch = a_batch()
     batch.create_only = True
     sink = S3Sink(config(s3_server, bucket, front.endpoint))
-    await sink.put(batch, 10)
-    await sink.put(batch, 10)  # a second copy of a SnapStart snapshot holding the same batch
-    await sink.close()
+    sink.put(batch, 10)
+    sink.put(batch, 10)  # a second copy of a SnapStart snapshot holding the same batch
+    sink.close()
     assert [e.status for e in front.log] == [200, 412]
     assert list(s3_server.objects(bucket)) == [batch.key]
 
 
-async def test_tls_is_verified_against_aws_ca_bundle_and_a_failure_names_the_trust_store(
+def test_tls_is_verified_against_aws_ca_bundle_and_a_failure_names_the_trust_store(
     s3_server: S3Server, bucket: str, tmp_path: Path
 ) -> None:
     upstream = s3_server.endpoint.rsplit(":", 1)
@@ -167,12 +166,12 @@ async def test_tls_is_verified_against_aws_ca_bundle_and_a_failure_names_the_tru
     proxy = FaultProxy(upstream[0].removeprefix("http://"), int(upstream[1]), host="localhost", tls=context).start()
     try:
         trusted = S3Sink(config(s3_server, bucket, proxy.endpoint, AWS_CA_BUNDLE=str(good.ca)))
-        await trusted.put(a_batch(), 10)
-        await trusted.close()
+        trusted.put(a_batch(), 10)
+        trusted.close()
         untrusted = S3Sink(config(s3_server, bucket, proxy.endpoint, AWS_CA_BUNDLE=str(other.ca)))
         with pytest.raises(FatalSinkError) as refused:
-            await untrusted.put(a_batch(), 10)
-        await untrusted.close()
+            untrusted.put(a_batch(), 10)
+        untrusted.close()
     finally:
         proxy.stop()
     assert len(s3_server.objects(bucket)) == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -35,48 +35,48 @@ def a_batch(events: int = 3) -> Batch:
 
 
 @pytest.fixture
-async def sink_through_proxy(s3_server: S3Server, bucket: str, fault_proxy: FaultProxy) -> AsyncIterator[S3Sink]:
+def sink_through_proxy(s3_server: S3Server, bucket: str, fault_proxy: FaultProxy) -> Iterator[S3Sink]:
     sink = S3Sink(sink_config(s3_server, bucket, fault_proxy.endpoint, s3_timeout_ms="500"))
     yield sink
-    await sink.close()
+    sink.close()
 
 
-async def test_a_batch_is_written_where_its_key_says(s3_server: S3Server, bucket: str) -> None:
+def test_a_batch_is_written_where_its_key_says(s3_server: S3Server, bucket: str) -> None:
     sink = S3Sink(sink_config(s3_server, bucket, s3_server.endpoint))
     batch = a_batch()
-    await sink.put(batch, timeout_s=10)
-    await sink.close()
+    sink.put(batch, timeout_s=10)
+    sink.close()
     objects = s3_server.objects(bucket)
     assert list(objects) == [batch.key]
     metadata, events = decode_object(objects[batch.key])
     assert metadata["events"] == 3 and [e["record"] for e in events] == ["line 0", "line 1", "line 2"]
 
 
-async def test_writing_the_same_batch_twice_leaves_one_object(s3_server: S3Server, bucket: str) -> None:
+def test_writing_the_same_batch_twice_leaves_one_object(s3_server: S3Server, bucket: str) -> None:
     sink = S3Sink(sink_config(s3_server, bucket, s3_server.endpoint))
     batch = a_batch()
-    await sink.put(batch, 10)
-    await sink.put(batch, 10)
-    await sink.close()
+    sink.put(batch, 10)
+    sink.put(batch, 10)
+    sink.close()
     assert list(s3_server.objects(bucket)) == [batch.key]
 
 
-async def test_a_wrong_secret_is_refused_by_the_server_and_is_fatal(s3_server: S3Server, bucket: str) -> None:
+def test_a_wrong_secret_is_refused_by_the_server_and_is_fatal(s3_server: S3Server, bucket: str) -> None:
     sink = S3Sink(sink_config(s3_server, bucket, s3_server.endpoint, secret="not-the-secret"))
     with pytest.raises(FatalSinkError, match="SignatureDoesNotMatch"):
-        await sink.put(a_batch(), 10)
-    await sink.close()
+        sink.put(a_batch(), 10)
+    sink.close()
     assert s3_server.objects(bucket) == {}
 
 
-async def test_throttling_is_retried_within_the_budget(
+def test_throttling_is_retried_within_the_budget(
     sink_through_proxy: S3Sink, fault_proxy: FaultProxy, s3_server: S3Server, bucket: str
 ) -> None:
     fault_proxy.inject(Fault("status", 503, "SlowDown", method="PUT"), times=2)
     fault_proxy.inject(Fault("status", 500, "InternalError", method="PUT"))
     retries: list[int] = []
     batch = a_batch()
-    await write_with_retries(
+    write_with_retries(
         sink_through_proxy,
         batch,
         deadline=time.monotonic() + 10,
@@ -89,11 +89,11 @@ async def test_throttling_is_retried_within_the_budget(
     assert list(s3_server.objects(bucket)) == [batch.key]
 
 
-async def test_access_denied_is_not_retried(sink_through_proxy: S3Sink, fault_proxy: FaultProxy) -> None:
+def test_access_denied_is_not_retried(sink_through_proxy: S3Sink, fault_proxy: FaultProxy) -> None:
     fault_proxy.inject(Fault("status", 403, "AccessDenied", method="PUT"), times=5)
     retries: list[int] = []
     with pytest.raises(FatalSinkError, match="AccessDenied"):
-        await write_with_retries(
+        write_with_retries(
             sink_through_proxy,
             a_batch(),
             deadline=time.monotonic() + 10,
@@ -104,14 +104,14 @@ async def test_access_denied_is_not_retried(sink_through_proxy: S3Sink, fault_pr
     assert retries == [] and fault_proxy.stats.requests.get("PUT") == 1
 
 
-async def test_a_slow_server_costs_at_most_the_deadline(
+def test_a_slow_server_costs_at_most_the_deadline(
     sink_through_proxy: S3Sink, fault_proxy: FaultProxy, s3_server: S3Server, bucket: str
 ) -> None:
-    await sink_through_proxy.put(a_batch(1), 10)  # the client is built; what follows is only the slow PUT
+    sink_through_proxy.put(a_batch(1), 10)  # the client is built; what follows is only the slow PUT
     fault_proxy.inject(Fault("delay", seconds=5, method="PUT"), times=3)
     started = time.monotonic()
     with pytest.raises(RetryableSinkError):
-        await write_with_retries(
+        write_with_retries(
             sink_through_proxy,
             a_batch(),
             deadline=started + 1.2,
@@ -122,15 +122,15 @@ async def test_a_slow_server_costs_at_most_the_deadline(
     assert time.monotonic() - started < 1.5
 
 
-async def test_a_reset_connection_is_retried_at_once_and_writes_once(
+def test_a_reset_connection_is_retried_at_once_and_writes_once(
     sink_through_proxy: S3Sink, fault_proxy: FaultProxy, s3_server: S3Server, bucket: str
 ) -> None:
     first, second = a_batch(1), a_batch(2)
-    await sink_through_proxy.put(first, 10)  # a pooled keep-alive connection now exists
+    sink_through_proxy.put(first, 10)  # a pooled keep-alive connection now exists
     fault_proxy.drop_idle_connections()  # as S3 does to idle connections while Lambda is frozen
     fault_proxy.inject(Fault("reset", method="PUT"))
     retries: list[int] = []
-    await write_with_retries(
+    write_with_retries(
         sink_through_proxy,
         second,
         deadline=time.monotonic() + 10,

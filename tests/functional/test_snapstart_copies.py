@@ -13,13 +13,11 @@ from typing import Any
 
 import orjson
 
+from telemetry_ext.app import Pipeline
 from telemetry_ext.config import Config
 from telemetry_ext.events import decode_batch
 from telemetry_ext.lambda_api import Shutdown
-from telemetry_ext.lifecycle import Lifecycle, SystemClock
-from telemetry_ext.pipeline.batcher import Batcher, Identity
-from telemetry_ext.pipeline.ring_buffer import RingBuffer
-from telemetry_ext.pipeline.sink import S3Sink
+from telemetry_ext.pipeline.batcher import Identity
 from tests.support.fault_proxy import FaultProxy
 from tests.support.s3 import S3Server, decode_object
 
@@ -28,20 +26,12 @@ PRE_SNAPSHOT = [{"time": "2026-11-23T12:00:00.000Z", "type": "platform.initStart
                 {"time": "2026-11-23T12:00:00.100Z", "type": "function", "record": "warming up\n"}]  # fmt: skip
 
 
-class Intake:
-    in_flight = 0
-
-    async def stop(self, timeout_s: float) -> None:
-        return None
-
-
-def a_copy(config: Config) -> Lifecycle:
+def a_copy(config: Config) -> Pipeline:
     """An environment as the snapshot left it: identity, sequence and buffered events the same in every copy."""
-    identity = Identity("0.1.0", "fn", "$LATEST", SNAPSHOT_ID, "telemetry")
-    batcher = Batcher(RingBuffer(1000, 1 << 20), identity, 1 << 20, 8)
-    lifecycle = Lifecycle(config, batcher, S3Sink(config), SystemClock())
-    lifecycle.deliver(decode_batch(orjson.dumps(PRE_SNAPSHOT)))
-    return lifecycle
+    copy = Pipeline(config, send_next=lambda: None)
+    copy.batcher.identity = Identity("0.1.0", "fn", "$LATEST", SNAPSHOT_ID, "telemetry")
+    copy.lifecycle.deliver(decode_batch(orjson.dumps(PRE_SNAPSHOT)))
+    return copy
 
 
 def restore_events(copy: int) -> list[dict[str, Any]]:
@@ -52,7 +42,7 @@ def restore_events(copy: int) -> list[dict[str, Any]]:
     ]
 
 
-async def test_two_copies_of_one_snapshot_write_its_events_once_and_their_own_under_new_ids(
+def test_two_copies_of_one_snapshot_write_its_events_once_and_their_own_under_new_ids(
     s3_server: S3Server, bucket: str, fault_proxy: FaultProxy
 ) -> None:
     env = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
@@ -60,8 +50,8 @@ async def test_two_copies_of_one_snapshot_write_its_events_once_and_their_own_un
     config = Config.from_env(env)
     copies = [a_copy(config), a_copy(config)]  # GIVEN two environments restored from one snapshot
     for number, copy in enumerate(copies):  # WHEN each is restored (the restore's events arrive) and shuts down
-        copy.deliver(decode_batch(orjson.dumps(restore_events(number))))
-        summary = await copy.on_shutdown(Shutdown("spindown", int(time.time() * 1000) + 1700), Intake())
+        copy.lifecycle.deliver(decode_batch(orjson.dumps(restore_events(number))))
+        summary = copy.shut_down(Shutdown("spindown", int(time.time() * 1000) + 1700))
         assert "unwritten=0" in summary
     objects = {key: decode_object(body) for key, body in s3_server.objects(bucket).items()}
     # THEN the snapshot's events are in S3 once, under the snapshot's id, written by one copy

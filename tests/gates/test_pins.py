@@ -50,5 +50,5 @@ def test_the_build_venv_takes_nuitka_and_the_runtime_dependencies_at_exact_versi
     nuitka = re.search(r'^NUITKA = "(.+)"$', (REPO / "build" / "layer_native.py").read_text(), re.MULTILINE)
     assert nuitka and PIN.match(nuitka.group(1))
     runtime = (REPO / "build" / "requirements-runtime.txt").read_text().splitlines()
-    requirements = [line.strip() for line in runtime if line.strip() and not line.startswith("#")]
-    assert requirements and all(PIN.match(line) for line in requirements)
+    requirements = [line.split("#", 1)[0].strip() for line in runtime]
+    assert all(PIN.match(line) for line in requirements if line)  # none today: the extension has no dependency

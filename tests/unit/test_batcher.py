@@ -97,7 +97,7 @@ def test_counters_include_ring_drops_lambda_drops_and_parse_failures() -> None:
 
 def test_keys_are_safe_whatever_the_names() -> None:
     identity = Identity("0.1.0", "../../etc/passwd", "1", "i/../d", "/../a//./b/..")
-    key = object_key(identity, 7, datetime(2026, 1, 2, 3, tzinfo=UTC))
+    key = object_key(identity, 7, datetime(2026, 1, 2, 3, tzinfo=UTC).timestamp())
     assert not key.startswith("/")
     assert ".." not in key
     assert "//" not in key

@@ -18,7 +18,7 @@ def test_the_documented_get_object_example_gives_the_documented_signature() -> N
         secret_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         session_token=None,
         region="us-east-1",
-        now=datetime(2013, 5, 24, tzinfo=UTC),
+        now=datetime(2013, 5, 24, tzinfo=UTC).timestamp(),
     )
     assert headers["Authorization"] == (
         "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
@@ -31,7 +31,7 @@ def test_the_documented_get_object_example_gives_the_documented_signature() -> N
 def test_the_session_token_is_sent_and_signed() -> None:
     headers = signed_headers(
         "PUT", "h", "/b/k", {}, payload_hash(b"x"), access_key="A", secret_key="S", session_token="T",
-        region="eu-west-1", now=datetime(2026, 1, 1, tzinfo=UTC),
+        region="eu-west-1", now=datetime(2026, 1, 1, tzinfo=UTC).timestamp(),
     )  # fmt: skip
     assert headers["x-amz-security-token"] == "T"
     assert "x-amz-security-token" in headers["Authorization"]
