@@ -48,6 +48,7 @@ class Flusher:
         self._failures = 0
         self._reported: set[str] = set()
         self._last_chance = False
+        self._started_as_last_chance = False
         self.running = False
         self.gave_up = False
         """A flush after SHUTDOWN failed: the drain is over (S3 refuses or is down)."""
@@ -60,7 +61,7 @@ class Flusher:
             return
         self._batcher.cut(self._wall())
         if self._batcher.pending:
-            self.running, self._deadline = True, deadline
+            self.running, self._deadline, self._started_as_last_chance = True, deadline, self._last_chance
             self._jobs.submit(Job(self._batcher.pending, deadline))
 
     def drained(self) -> bool:
@@ -91,7 +92,7 @@ class Flusher:
         else:
             self._failures += 1
             self.retry_at = self._monotonic() + RETRY_PAUSE_S[min(self._failures, len(RETRY_PAUSE_S)) - 1]
-            self.gave_up = self._last_chance
+            self.gave_up = self._started_as_last_chance  # a flush begun before SHUTDOWN does not end the drain
             self._report_once(outcome.error)
         self._on_done()
 

@@ -14,7 +14,9 @@ import pytest
 from tests.support.layers import REPO
 
 pytestmark = pytest.mark.integration
-ORDER = [(v, p) for p in ("boosted", "throttled") for v in ("none", "interpreted", "native")]
+VARIANTS = ("none", "interpreted", "native")
+ORDER = [(v, w, "boosted") for w in ("sleep", "cpu") for v in VARIANTS] + [(v, "sleep", "throttled") for v in VARIANTS]
+"""Boosted sessions with invokes, one per workload, then init-only throttled ones; variants interleaved innermost."""
 
 
 def compare(out: Path, memory: int, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], Any]:
@@ -27,7 +29,7 @@ def compare(out: Path, memory: int, env: dict[str, str] | None = None) -> tuple[
 
 def test_a_tiny_comparison_writes_its_files_with_every_report_in_s3(tmp_path: Path) -> None:
     result, data = compare(tmp_path, 512)
-    assert set(data) == {"context", "builds", "figures", "sessions", "startup"}
+    assert set(data) == {"context", "builds", "figures", "figures_cpu", "sessions", "startup"}
     for flavour in ("interpreted", "native"):  # the start-up of both layers, without the emulator
         assert data["startup"]["summary"][flavour]["first_next_cpu_median_ms"] > 0
     assert {"machine", "commit", "python", "workload", "limits", "date"} <= set(data["context"])
@@ -38,16 +40,23 @@ def test_a_tiny_comparison_writes_its_files_with_every_report_in_s3(tmp_path: Pa
         for key in ("zip_mb", "ext_init_cpu_median_ms", "post_runtime_max_ms", "ext_peak_rss_mb", "init_added_ms",
                     "init_throttled_median_ms", "init_throttled_added_ms"):  # fmt: skip
             assert isinstance(figures[variant][key], int | float), key
-    # boosted sessions (with invokes), then init-only throttled sessions, each interleaved none/interpreted/native
-    assert [(s["variant"], s["init_cpu"]) for s in data["sessions"]] == ORDER
-    assert [len(s["invokes"]) for s in data["sessions"]] == [2, 2, 2, 0, 0, 0]
-    assert [s["init"]["cpu"]["policy"] for s in data["sessions"]] == [p for _, p in ORDER]
+    # the CPU-bound workload's figures, every report in S3 there too
+    cpu = data["figures_cpu"]["512"]
+    for variant in ("interpreted", "native"):
+        assert cpu[variant]["reports_in_s3"] == cpu[variant]["invocations"] == 2
+        assert isinstance(cpu[variant]["ext_cpu_per_invoke_ms"], int | float)
+    assert isinstance(cpu["native"]["duration_delta_pct"], int | float)
+    # boosted sessions (with invokes) per workload, then init-only throttled sessions, each interleaved
+    assert [(s["variant"], s["workload"], s["init_cpu"]) for s in data["sessions"]] == ORDER
+    assert [len(s["invokes"]) for s in data["sessions"]] == [2] * 6 + [0] * 3
+    assert [s["init"]["cpu"]["policy"] for s in data["sessions"]] == [p for _, _, p in ORDER]
     # a figure is "no limits" exactly when a session ran without a memory cap or CPU quota
     enforced = all(s["init"]["limits"]["enforced"] for s in data["sessions"])
     assert figures["no_limits"] is (not enforced)
     table = (tmp_path / "compare.md").read_text()
     assert table.startswith("# Native vs interpreted vs no extension")
     assert "| cold start, throttled init (provisioned concurrency / re-init) median / avg / max (ms) |" in table
+    assert "## The CPU-bound handler" in table and "Targets (native), issue 21" in table
     assert ("NO LIMITS" in table) is (not enforced) and ("NO LIMITS" in result.stdout) is (not enforced)
     assert (tmp_path / "compare.png").read_bytes().startswith(b"\x89PNG")
 
@@ -59,12 +68,13 @@ def test_without_limits_the_line_above_the_table_and_its_heading_say_so(tmp_path
     result, data = compare(tmp_path / "out", 128, {"LAMBDA_EMULATOR_CGROUP_ROOT": str(empty)})
     # THEN it says so above the table, in the heading, in every target, and in the JSON: never a silent "128 MB"
     stdout = result.stdout
-    assert "NO LIMITS: 6 of 6 sessions ran without a memory cap or CPU quota" in stdout
-    assert stdout.index("NO LIMITS: 6 of 6") < stdout.index("# Native vs interpreted vs no extension")
+    assert "NO LIMITS: 9 of 9 sessions ran without a memory cap or CPU quota" in stdout
+    assert stdout.index("NO LIMITS: 9 of 9") < stdout.index("# Native vs interpreted vs no extension")
     table = (tmp_path / "out" / "compare.md").read_text()
     assert "## 128 MB: NO LIMITS (no memory cap, no CPU quota: not Lambda's figures at 128 MB)" in table
     assert "\n## 128 MB\n" not in table
     targets = [line for line in table.splitlines() if line.startswith("- ") and ("met" in line or "MISSED" in line)]
-    assert targets and all(line.endswith("(no limits)") for line in targets)
+    in_the_emulator = [line for line in targets if "without the emulator" not in line]  # startup.py: no limits apply
+    assert in_the_emulator and all(line.endswith("(no limits)") for line in in_the_emulator)
     assert data["figures"]["128"]["no_limits"] is True
     assert all(not data["figures"]["128"][v]["limits_enforced"] for v in ("none", "interpreted", "native"))

@@ -18,7 +18,9 @@ def stand_in_layer(folder: Path, name: str) -> Path:
     package = folder / "layer" / "telemetry-ext" / "python" / "telemetry_ext"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    (package / "__main__.py").write_text("import os; print('layer', os.environ['LAMBDA_EXTENSION_NAME'])\n")
+    (package / "__main__.py").write_text(
+        "import os\n\ndef entry():\n    print('layer', os.environ['LAMBDA_EXTENSION_NAME'])\n"
+    )
     return launcher
 
 
@@ -28,7 +30,7 @@ def test_the_interpreted_flavour_runs_the_layers_package_even_from_a_folder_hold
     workdir = tmp_path / "task" / "telemetry_ext"
     workdir.mkdir(parents=True)
     (workdir / "__init__.py").write_text("")
-    (workdir / "__main__.py").write_text("print('shadowed')\n")
+    (workdir / "__main__.py").write_text("def entry():\n    print('shadowed')\n")
     # WHEN Lambda starts it from there
     env = {"PATH": "/usr/bin:/bin", "TELEMETRY_EXT_PYTHON": sys.executable}
     result = subprocess.run([str(launcher)], cwd=workdir.parent, env=env, capture_output=True, text=True, timeout=60)

@@ -25,7 +25,7 @@ async def test_case_01_throttling_and_server_errors_are_retried_without_loss_or_
     fault_proxy.inject(Fault("status", 500, "InternalError", method="PUT"))
     outcome = await run_case(flavour, tmp_path, s3_server, fault_proxy, bucket, [LOGS] * 4, EVERY_INVOKE)
     assert fault_proxy.stats.faults == {"status": 4}
-    assert outcome.missing() == [] and outcome.duplicates == 0
+    assert outcome.missing() == [] and outcome.duplicates == 0, outcome.output
     assert outcome.summary["retries"] >= 3  # 4 attempts per flush: 3 retries, then the next flush succeeds
     report("01 S3 503 x3 + 500 x1, retried", flavour, outcome)
 

@@ -2,9 +2,9 @@
 too), cut where the extension's init ends.
 
 Each line is "import time: self [us] | cumulative | name", printed when a module's import ends, after the modules
-it imported, the name indented two spaces per level of nesting. The extension loads its S3 client in a worker
-thread once its first /next is on the wire (telemetry_ext/pipeline/lazy_sink.py), so a driver that stops it at
-that /next may catch the start of that load. Init's imports are the lines before the load's: before the import
+it imported, the name indented two spaces per level of nesting. The extension loads its S3 client in its writer's
+thread once its first /next is on the wire (telemetry_ext/pipeline/writer.py, app.py), so a driver that stops it
+at that /next may catch the start of that load. Init's imports are the lines before the load's: before the import
 tree of `telemetry_ext.pipeline.sink` (its nested lines, then its own at the top level), or, if the extension was
 stopped in the middle of it, the nested lines the profile ends with. While the extension waits on /next its main
 thread imports nothing and has finished every import it began, so the cut is exact.

@@ -30,6 +30,8 @@ def test_the_report_from_a_comparisons_s3_data_agrees_with_the_emulators_records
         "512",
         "--sleep-ms",
         "50",
+        "--workloads",
+        "sleep",
         "--out",
         str(tmp_path),
     ]
