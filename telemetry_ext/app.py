@@ -77,7 +77,7 @@ class Pipeline:
     def __init__(self, config: Config, send_next: Callable[[], None]) -> None:
         clock = self.clock = SystemClock()
         self.config = config
-        self.loop = Loop(self)
+        self.loop = Loop()
         buffer = RingBuffer(max_events=config.ring_max_events, max_bytes=config.ring_max_bytes)
         identity = Identity(__version__, config.lambda_env.function_name, config.lambda_env.function_version,
                             new_instance_id(), config.prefix)  # fmt: skip
@@ -88,13 +88,7 @@ class Pipeline:
         self.listener = TelemetryListener(self.loop, self._deliver, config.listener_max_body_bytes)
         self.lifecycle = Lifecycle(config, self.batcher, self.flusher, self.writer, clock,
                                    send_next=send_next, in_flight=lambda: self.listener.in_flight)  # fmt: skip
-
-    # -- the loop's timekeeper is the lifecycle ---------------------------------------------------------------
-    def next_wake(self) -> float | None:
-        return self.lifecycle.next_wake()
-
-    def on_time(self, now: float) -> None:
-        self.lifecycle.on_time(now)
+        self.loop.timekeeper = self.lifecycle  # the loop wakes when the lifecycle has something to decide
 
     # -- wiring ------------------------------------------------------------------------------------------------
     def _load_client(self) -> Client:

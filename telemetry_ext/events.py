@@ -103,13 +103,17 @@ def _read_array(body: bytes) -> list[Element] | None:
             value, end = scan(text, index)
         except (StopIteration, ValueError):
             return None
-        raw = body[index:end] if ascii_only else text[index:end].encode("utf-8")
-        elements.append((raw, value))
-        index = _skip(text, end)
-        if index < size and text[index] == ",":
-            index = _skip(text, index + 1)
-        elif index < size and text[index] == "]":
-            return elements if _skip(text, index + 1) == size else None
+        elements.append((body[index:end] if ascii_only else text[index:end].encode("utf-8"), value))
+        mark = text[end : end + 1]
+        if mark in _BLANKS and mark:  # compact JSON, as Lambda sends it, has none: no call to _skip then
+            end = _skip(text, end)
+            mark = text[end : end + 1]
+        if mark == ",":
+            index = end + 1
+            if text[index : index + 1] in _BLANKS:
+                index = _skip(text, index)
+        elif mark == "]":
+            return elements if _skip(text, end + 1) == size else None
         else:
             return None
     return None

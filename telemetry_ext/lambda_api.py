@@ -10,7 +10,7 @@ from __future__ import annotations
 from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import LambdaApiError
 from telemetry_ext.http.client import Connection, Response, request_head
-from telemetry_ext.http.wire import Body, HttpError, parse_head, take_head
+from telemetry_ext.http.wire import Body, Framing, HttpError, take_head
 from telemetry_ext.jsontext import JsonError, dumps, loads
 from telemetry_ext.loop import FIRST
 from telemetry_ext.record import Record
@@ -171,28 +171,33 @@ class NextEvents:
         self._loop = loop
         self._on_event = on_event
         self._channel: Channel | None = None
+        self._request = b""
         self._body: Body | None = None
         self._status = 0
         self._retried = False
 
     def request(self) -> None:
-        """Send /next (a small request: it fits in the socket's buffer at once)."""
-        channel = self._api.connection.open_channel()
-        if channel is not self._channel:
-            if self._channel is not None:
-                self._loop.forget(self._channel.fd)
-            self._channel = channel
-            self._loop.watch(channel.fd, self._on_readable, FIRST)
+        """Send /next: a request of ~150 bytes, made once, sent on the non-blocking socket in one call (it fits in
+        an empty send buffer; if the kernel took less, the rest is sent waiting)."""
+        channel = self._channel or self._open()
         self._body, self._status = None, 0
-        channel.sock.setblocking(True)
         try:
-            channel.sock.sendall(self._api.next_request())
-        except OSError as error:
+            sent = channel.sock.send(self._request)
+            if sent < len(self._request):
+                channel.sock.settimeout(CALL_TIMEOUT_S)
+                channel.sock.sendall(self._request[sent:])
+                channel.sock.setblocking(False)
+        except OSError as error:  # the API closed the kept-alive connection: ask again on a new one
             if self._retried:
                 raise LambdaApiError("event/next", str(error)) from None
             self._reconnect()
-            return
+
+    def _open(self) -> Channel:
+        channel = self._channel = self._api.connection.open_channel()
         channel.sock.setblocking(False)
+        self._request = self._api.next_request()
+        self._loop.watch(channel.fd, self._on_readable, FIRST)
+        return channel
 
     def _on_readable(self) -> None:
         channel = self._channel
@@ -217,9 +222,10 @@ class NextEvents:
             head = take_head(channel.buffer)
             if head is None:
                 return None
-            start, headers = parse_head(head)
+            framing = Framing(head)
+            start = framing.start
             self._status = int(start[1]) if len(start) > 1 and start[1].isdigit() else 0
-            self._body = Body(headers, until_close=True)
+            self._body = Body(framing, until_close=True)
         if not self._body.take(channel.buffer, False):
             return None
         body, self._body = self._body.value, None
@@ -233,6 +239,7 @@ class NextEvents:
         if self._retried:
             raise LambdaApiError("event/next", "the connection was closed before an answer, twice")
         self._retried = True
+        self.close()
         self._api.connection.close()
         self.request()
 

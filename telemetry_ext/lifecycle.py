@@ -124,6 +124,8 @@ class Lifecycle:
         self._restore_at: float | None = None
         self._writer_started = False
         self._listening = False
+        self._wake_at: float | None = None
+        """The next moment to decide something without I/O, worked out again after every input (`_replan`)."""
         self.shutdown: flush_policy.ShutdownPlan | None = None
         """From SHUTDOWN on: everything buffered is due (once the last report came, or its wait is over)."""
         self._identity_since = clock.wall()
@@ -140,12 +142,17 @@ class Lifecycle:
             self.restore()
             decoded = after
         self._ingest(decoded, now)
-        if not self._held and flush_policy.buffer_full(self._policy, self._state()) is not None:
+        state = self._state()
+        if not self._held and flush_policy.buffer_full(self._policy, state) is not None:
             self._batcher.cut(self._clock.wall())  # at once: a burst must not reach the ring's bound meanwhile
+            state = self._state()
         if self.shutdown is not None:
-            self._consider(now)
-        elif self._decide_at is None and self._due(now):
+            self._replan(now, self._consider(now))
+            return
+        at = self._flush_at(now, state)
+        if self._decide_at is None and at is not None and now >= at:
             self._decide_at = now + BACKGROUND_DEFER_S
+        self._replan(now, at)
 
     def _ingest(self, decoded: DecodedBatch, now: float) -> None:
         self._batcher.ingest(decoded, now)
@@ -154,14 +161,14 @@ class Lifecycle:
             self._last_report_seen = True
 
     # -- when to write ---------------------------------------------------------------------------------------
-    def _flush_at(self, now: float) -> float | None:
+    def _flush_at(self, now: float, state: flush_policy.BufferState | None = None) -> float | None:
         """When a flush may start, from what is buffered and pending (None: nothing to write, or one runs).
         After a failed flush, S3 is left alone for a pause (1 s, growing to 30 s) whatever the trigger, so a
         refusing or failing S3 sees no retry storm (SHUTDOWN ends it: the last chance). From SHUTDOWN on, whatever
         is buffered is due, once the last report has come or its wait is over (flush_policy)."""
         if self._held or self._flusher.running:
             return None
-        state, plan = self._state(), self.shutdown
+        state, plan = state or self._state(), self.shutdown
         reason = flush_policy.due(self._policy, state, now, shutting_down=plan is not None)
         if reason is flush_policy.FlushReason.NOTHING_DUE:
             at = flush_policy.next_age_due(self._policy, state)
@@ -178,22 +185,33 @@ class Lifecycle:
         at = self._flush_at(now)
         return at is not None and now >= at
 
-    def _consider(self, now: float) -> None:
-        """Start a flush if one is due now."""
-        if self._due(now):
-            self._decide_at = None
-            self._flusher.start(None if self.shutdown is None else self.shutdown.exit_at)
+    def _consider(self, now: float) -> float | None:
+        """Start a flush if one is due now; return when one may start next (`_flush_at`), for `_replan`."""
+        at = self._flush_at(now)
+        if at is None or now < at:
+            return at
+        self._decide_at = None
+        self._flusher.start(None if self.shutdown is None else self.shutdown.exit_at)
+        return None if self._flusher.running else self._flush_at(now)
 
     def next_wake(self) -> float | None:
-        """The loop's timekeeper: the next moment something is to be decided without I/O."""
-        now = self._clock.monotonic()
-        flush = self._decide_at if self._decide_at is not None else self._flush_at(now)
+        """The loop's timekeeper: the next moment something is to be decided without I/O. Every moment it names
+        is fixed once the state it comes from is (the age of the oldest event, the end of a pause or of a wait), so
+        it is worked out after each input, not at each turn of the loop; while SHUTDOWN listens it also depends on
+        requests under way, which the listener does not report, so it is worked out at each turn then."""
+        if self._listening:
+            self._replan(self._clock.monotonic())
+        return self._wake_at
+
+    def _replan(self, now: float, flush_at: float | None = None) -> None:
+        """`flush_at`: `_flush_at(now)` if the caller has it (nothing has changed since)."""
+        flush = self._decide_at if self._decide_at is not None else flush_at or self._flush_at(now)
         moments = [m for m in (flush, self._next_at, self._restore_at) if m is not None]
         if self._listening and self.shutdown is not None:
             plan = self.shutdown
             quiet = flush_policy.quiet_check_at(self._policy, plan, now, self._last_activity)
             moments.append(plan.listen_until if self._in_flight() else quiet)
-        return min(moments) if moments else None
+        self._wake_at = min(moments) if moments else None
 
     def on_time(self, now: float) -> None:
         if self._restore_at is not None and now >= self._restore_at:
@@ -210,16 +228,20 @@ class Lifecycle:
                 self._consider(now)
         elif self._due(now):
             self._decide_at = now + BACKGROUND_DEFER_S
+        self._replan(now)
 
     def flush_done(self) -> None:
         """The flusher's hook: a flush ended (/next may be waiting for it, with FLUSH_BUDGET_MS)."""
         if self._next_at is not None:
             self._next_at = None
             self._send_next()
+        self._replan(self._clock.monotonic())
 
     def _state(self) -> flush_policy.BufferState:
         buffer = self._batcher.buffer
-        return flush_policy.BufferState(len(buffer), buffer.nbytes, buffer.oldest_arrival(), len(self._batcher.pending))
+        return flush_policy.BufferState(
+            len(buffer), buffer.nbytes, buffer.oldest_arrival(), self._batcher.pending_count
+        )
 
     # -- lifecycle events ------------------------------------------------------------------------------------
     def on_invoke(self, invoke: Invoke) -> None:
@@ -234,9 +256,10 @@ class Lifecycle:
             self._consider(now)
             if self._flusher.running:
                 self._next_at = now + wait
+                self._replan(now)
                 return
         self._send_next()
-        self._consider(now)
+        self._replan(now, self._consider(now))
 
     def next_sent(self) -> None:
         """The first /next is on the wire: our init is done, and the writer's thread loads the S3 client while
@@ -256,6 +279,7 @@ class Lifecycle:
         self._writer.start()
         self._flusher.end_pause()
         self._consider(now)
+        self._replan(now)
 
     def done_listening(self) -> bool:
         plan = self.shutdown
@@ -266,12 +290,15 @@ class Lifecycle:
         )
         if done:
             self._listening = False
+            self._replan(now)
         return done
 
     def drain(self) -> None:
         """The listener is closed: write the rest (the loop runs until the flusher is drained)."""
         self._listening = False
-        self._consider(self._clock.monotonic())
+        now = self._clock.monotonic()
+        self._consider(now)
+        self._replan(now)
 
     def _expecting(self) -> bool:
         """Are events still to come that Lambda always sends: the last invoke's report, the end of init?"""
@@ -299,6 +326,7 @@ class Lifecycle:
         now = self._clock.monotonic()
         if self._decide_at is None and self._due(now):
             self._decide_at = now + BACKGROUND_DEFER_S
+        self._replan(now)
 
     def summary(self, reason: str, elapsed_ms: float) -> str:
         self._batcher.sync_drop_count()

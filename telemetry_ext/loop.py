@@ -41,11 +41,21 @@ LATER: Final = 1
 _WATCHED: Final = select.EPOLLIN | select.EPOLLRDHUP
 
 
+class NoTime:
+    """A timekeeper that never asks for a wake-up (until the lifecycle takes over, and in tests of the edges)."""
+
+    def next_wake(self) -> float | None:
+        return None
+
+    def on_time(self, now: float) -> None:
+        pass
+
+
 class Loop:
-    def __init__(self, timekeeper: Timekeeper, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, timekeeper: Timekeeper | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._epoll = select.epoll()
         self._handlers: dict[int, tuple[int, Handler]] = {}
-        self._timekeeper = timekeeper
+        self.timekeeper: Timekeeper = timekeeper or NoTime()
         self._clock = clock
         self.turns = 0
 
@@ -60,7 +70,7 @@ class Loop:
 
     def run_until(self, done: Callable[[], bool], deadline: float | None = None) -> None:
         """Serve wake-ups until `done()` is true after one, or the monotonic `deadline` has passed."""
-        clock, timekeeper, handlers = self._clock, self._timekeeper, self._handlers
+        clock, timekeeper, handlers = self._clock, self.timekeeper, self._handlers
         while not done():
             wake = timekeeper.next_wake()
             until = wake if deadline is None or (wake is not None and wake < deadline) else deadline

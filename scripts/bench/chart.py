@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-COLOURS = {"none": "#7f7f7f", "interpreted": "#1f77b4", "native": "#d62728"}
+COLOURS = {"none": "#7f7f7f", "interpreted": "#1f77b4", "native": "#d62728", "floor": "#2ca02c"}
 PANELS = (
     ("Duration (ms)", ("duration_avg_ms", "duration_max_ms"), ("avg", "max")),
     ("PostRuntimeExtensionsDuration (ms)", ("post_runtime_avg_ms", "post_runtime_max_ms"), ("avg", "max")),
@@ -27,13 +27,14 @@ def draw(figures: dict[str, Any], memory_mb: int, target: Path, cpu: dict[str, A
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    variants = [v for v in ("none", "interpreted", "native") if v in figures]
-    panels = [(figures, *panel) for panel in PANELS] + [(cpu, *panel) for panel in CPU_PANELS if cpu]
+    variants = [v for v in COLOURS if v in figures or v in (cpu or {})]
+    panels = [(figures, *panel) for panel in PANELS if "native" in figures]
+    panels += [(cpu, *panel) for panel in CPU_PANELS if cpu]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8))
     for axis, (source, title, keys, labels) in zip(axes, panels, strict=True):
         width = 0.8 / len(variants)
         for index, variant in enumerate(variants):
-            values = [source[variant].get(key) or 0 for key in keys]
+            values = [source.get(variant, {}).get(key) or 0 for key in keys]
             positions = [k + index * width for k in range(len(keys))]
             bars = axis.bar(positions, values, width, label=variant, color=COLOURS[variant])
             axis.bar_label(bars, fmt="%.4g", fontsize=7)
@@ -41,7 +42,8 @@ def draw(figures: dict[str, Any], memory_mb: int, target: Path, cpu: dict[str, A
         axis.set_title(title, fontsize=10)
     axes[0].legend(fontsize=8)
     limits = ": NO LIMITS (no memory cap, no CPU quota)" if figures.get("no_limits") else ""
-    fig.suptitle(f"telemetry-ext at {memory_mb} MB{limits}: no extension vs interpreted vs native (local emulator)")
+    fig.suptitle(f"telemetry-ext at {memory_mb} MB{limits}: no extension vs interpreted vs native (local emulator; "
+                 "floor: a minimal receiver, for reference)")  # fmt: skip
     fig.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(target, dpi=110)

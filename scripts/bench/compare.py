@@ -38,6 +38,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="cold starts per variant (default 3)")
     parser.add_argument("--sleep-ms", type=int, default=500, help="the handler's sleep (default 500, as the seed)")
     parser.add_argument(
+        "--floor",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with the CPU-bound workload, also the floor of a Python extension (scripts/bench/floor), as a reference",
+    )
+    parser.add_argument(
         "--workloads",
         default="sleep,cpu",
         help="sleep (the seed's HeaderCounter), cpu (SHA-256, 4-18 ms of CPU a call on a full core); default both",
@@ -95,7 +101,7 @@ def sessions_to_run(args: argparse.Namespace, memories: list[int]) -> list[tuple
         for _ in range(args.rounds):
             for policy in POLICIES:
                 for workload in names if policy is InitCpuPolicy.BOOSTED else names[:1]:
-                    for variant in variants(REPO / "dist", args.arch):
+                    for variant in variants(REPO / "dist", args.arch, floor=workload == "cpu" and args.floor):
                         plan.append((memory, policy, workload, variant))
     return plan
 

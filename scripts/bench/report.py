@@ -53,8 +53,7 @@ ISSUE_21_TARGETS = (
 )  # fmt: skip
 """Issue 21 (the extension's CPU): (name, source, key, limit); the source is a workload's figures or the start-up
 bench's summary (full core, no emulator)."""
-EXTENSION = "telemetry-ext"
-VARIANTS = ("none", "interpreted", "native")
+VARIANTS = ("none", "interpreted", "native", "floor")
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -180,7 +179,8 @@ def _extension_figures(sessions: list[dict[str, Any]]) -> dict[str, Any]:
     ready, init_cpu, first_invoke, per_invoke, rss = [], [], [], [], []
     totals: dict[str, int] = {"received": 0, "written": 0, "dropped": 0, "lambda_dropped": 0, "retries": 0}
     for session in sessions:
-        ready.append(session["init"]["extensions_ready_ms"][EXTENSION])
+        (ready_ms,) = session["init"]["extensions_ready_ms"].values()  # telemetry-ext's, or the floor probe's
+        ready.append(ready_ms)
         name = next(n for n in session["init"]["processes"] if n.startswith("ext-"))
         cpu_at_init = session["init"]["processes"][name]["cpu_ms"]
         init_cpu.append(cpu_at_init)
@@ -255,7 +255,9 @@ CPU_ROWS = (
 
 
 def cpu_markdown(figures_by_memory: dict[int, dict[str, Any]]) -> list[str]:
-    lines = ["## The CPU-bound handler (SHA-256 over 100-499 blocks of 64 KiB a call, tests/handlers/hasher.py)", ""]
+    lines = ["## The CPU-bound handler (SHA-256 over 100-499 blocks of 64 KiB a call, tests/handlers/hasher.py)", "",
+             "`floor`: the floor of a Python extension, measured beside them (scripts/bench/floor: it receives "
+             "Lambda's telemetry with blocking sockets, keeps every POST and writes nothing).", ""]  # fmt: skip
     for memory, figures in figures_by_memory.items():
         variants = [v for v in VARIANTS if v in figures]
         lines += [f"### {memory} MB" + (": NO LIMITS" if figures.get("no_limits") else ""), ""]

@@ -54,14 +54,19 @@ class Variant:
     env: dict[str, str]
 
 
-def variants(dist: Path, arch: str) -> list[Variant]:
-    return [
+def variants(dist: Path, arch: str, floor: bool = False) -> list[Variant]:
+    """No extension, the interpreted layer, the native layer; with `floor`, also the floor of a Python extension
+    (scripts/bench/floor: a minimal receiver that keeps every POST and writes nothing), as a reference."""
+    chosen = [
         Variant("none", None, {}),
         Variant(
             "interpreted", dist / f"telemetry-ext-interpreted-{arch}.zip", {"TELEMETRY_EXT_PYTHON": sys.executable}
         ),
         Variant("native", dist / f"telemetry-ext-native-{arch}.zip", {}),
     ]
+    if floor:
+        chosen.append(Variant("floor", REPO / "scripts" / "bench" / "floor", {"TELEMETRY_EXT_PYTHON": sys.executable}))
+    return chosen
 
 
 POLICIES = (InitCpuPolicy.BOOSTED, InitCpuPolicy.THROTTLED)

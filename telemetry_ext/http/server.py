@@ -18,10 +18,10 @@ import _socket
 
 from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.http.client import Socket
-from telemetry_ext.http.wire import Body, parse_head, take_head
+from telemetry_ext.http.wire import Body, Framing, take_head
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
     from typing import Final
 
     from telemetry_ext.loop import Loop
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     Handler = Callable[[bytes | None], None]
     """Called with each request body, or None for one that could not be taken (over the cap)."""
 
-_RECV_SIZE: Final = 262_144
+_RECV_SIZE: Final = 65_536
+"""Under malloc's mmap threshold (128 KiB): a larger read buffer is mapped and unmapped at every read."""
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 _OK: Final = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 _OK_KEEP_ALIVE: Final = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n"
@@ -93,13 +94,14 @@ class Peer:
                 return
 
     def _start(self, head: bytes) -> Body:
-        start, headers = parse_head(head)
+        framing = Framing(head)
+        start = framing.start
         if len(start) != 3 or start[2] not in ("HTTP/1.1", "HTTP/1.0"):
             raise ValueError("not an HTTP/1.x request")
-        self.version, self.keep_alive = start[2], _keep_alive(start[2], headers)
-        if headers.get("expect", "").lower() == "100-continue":
+        self.version, self.keep_alive = start[2], framing.keep_alive()
+        if framing.expect_continue:
             self._send(_CONTINUE)
-        return Body(headers, until_close=False, cap=self.server.max_body)
+        return Body(framing, until_close=False, cap=self.server.max_body)
 
     def _send(self, data: bytes) -> None:
         try:
@@ -176,13 +178,6 @@ class OkServer:
         if self._peers.pop(peer.fd, None) is not None:
             self.loop.forget(peer.fd)
             peer.sock.close()
-
-
-def _keep_alive(version: str, headers: Mapping[str, str]) -> bool:
-    tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
-    if version == "HTTP/1.0":
-        return "keep-alive" in tokens
-    return "close" not in tokens
 
 
 def _response(version: str, keep_alive: bool) -> bytes:

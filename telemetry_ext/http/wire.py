@@ -68,6 +68,48 @@ def content_length(headers: Mapping[str, str]) -> int | None:
     return int(values.pop())
 
 
+class Framing:
+    """What a head says about its message: the start line's parts, and the fields that frame the body and the
+    connection (RFC 9112 §6, §9.6; RFC 9110 §10.1.1). The listener and /next read every message's head this way,
+    looking each field up in the lower-cased head (`find`) rather than splitting it field by field: these are the
+    only fields they act on, and this is the path every invoke takes."""
+
+    __slots__ = ("chunked", "connection", "expect_continue", "length", "start")
+
+    def __init__(self, head: bytes) -> None:
+        line_end = head.find(_CRLF)
+        self.start = head[:line_end].decode("latin-1").split(" ", 2)
+        fields = head[line_end:].lower()  # each field name follows a CRLF
+        length = _field(fields, b"\r\ncontent-length:")
+        if length is None or length.isdigit():
+            self.length = None if length is None else int(length)
+        else:  # repeated (equal values may stand; differing ones are refused) or not a number
+            self.length = content_length({"content-length": length})
+        encoding = _field(fields, b"\r\ntransfer-encoding:")
+        self.chunked = encoding is not None and encoding.rsplit(",", 1)[-1].strip() == "chunked"
+        self.expect_continue = _field(fields, b"\r\nexpect:") == "100-continue"
+        self.connection = _field(fields, b"\r\nconnection:") or ""
+
+    def keep_alive(self) -> bool:
+        """Whether the connection stays open after this message, by its version and `Connection` field."""
+        tokens = {token.strip() for token in self.connection.split(",")}
+        return "keep-alive" in tokens if self.start[-1] == "HTTP/1.0" else "close" not in tokens
+
+
+def _field(fields: bytes, name: bytes) -> str | None:
+    """The value of field `name` (b"\\r\\nname:") in lower-cased `fields`, repeated ones joined with commas."""
+    at = fields.find(name)
+    if at < 0:
+        return None
+    values = []
+    while at >= 0:
+        at += len(name)
+        end = fields.find(_CRLF, at)
+        values.append(fields[at:end].strip())
+        at = fields.find(name, end)
+    return b", ".join(values).decode("latin-1")
+
+
 class Body:
     """One message's body as the head frames it: chunked (trailer fields read and dropped), Content-Length, or,
     for a response with neither, everything until the peer closes (`until_close`); a request with neither has
@@ -75,15 +117,18 @@ class Body:
 
     __slots__ = ("_chunk_left", "_left", "_mode", "_parts", "_size", "cap", "over_cap")
 
-    def __init__(self, headers: Mapping[str, str], *, until_close: bool, cap: int | None = None) -> None:
+    def __init__(self, framing: Framing | Mapping[str, str], *, until_close: bool, cap: int | None = None) -> None:
         self.cap = cap
         self.over_cap = False
         self._parts: list[bytes] = []
         self._size = 0
         self._chunk_left = -1
         """Chunked: bytes left of the current chunk (and its CRLF); -1 while a size line is expected."""
-        length = content_length(headers)
-        if is_chunked(headers):
+        if isinstance(framing, Framing):
+            length, chunked = framing.length, framing.chunked
+        else:
+            length, chunked = content_length(framing), is_chunked(framing)
+        if chunked:
             self._mode, self._left = "chunked", 0
         elif length is not None:
             self._mode, self._left = "length", length

@@ -146,6 +146,10 @@ class Batcher:
         return tuple(self._pending)
 
     @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    @property
     def unwritten_events(self) -> int:
         return len(self.buffer) + sum(b.event_count for b in self._pending)
 

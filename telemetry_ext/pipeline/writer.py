@@ -3,9 +3,13 @@ never delays a /next call or a telemetry answer.
 
 The loop hands it jobs (the pending batches of a flush, and a deadline); the thread writes them in order, with
 retries (`retries.py`), and hands back an `Outcome` through a queue and an eventfd that the loop watches (its
-WRITTEN wake-up). The thread owns the S3 client: it imports and builds it when it starts, after init, and
-SnapStart's "forget your connections" reaches it as a message between jobs. The loop owns the batches' state:
-what was written is marked there, from the outcome. So no state is shared but the two queues.
+WRITTEN wake-up). The thread owns the S3 client: it imports and builds it the first time it runs (once the first
+/next is on the wire), and SnapStart's "forget your connections" reaches it as a message between jobs. The loop
+owns the batches' state: what was written is marked there, from the outcome. So no state is shared but the two
+queues.
+
+The thread runs only while there is work, and ends when its queue is empty: an idle thread would be woken at
+every freeze and thaw of the environment (the freezer stops every thread), a cost paid on every invoke.
 
 If the environment is frozen in the middle of a PUT, the thread goes on after the thaw: its batch keeps its key
 and bytes, so a PUT interrupted by a freeze and repeated overwrites the same object.
@@ -15,7 +19,6 @@ from __future__ import annotations
 
 import _thread
 import os
-from _queue import SimpleQueue
 
 from telemetry_ext import TYPE_CHECKING
 from telemetry_ext.errors import FatalSinkError, NotTriedError, RetryableSinkError
@@ -87,26 +90,42 @@ class Writer:
         self._attempts = attempts
         self._attempt_timeout_s = attempt_timeout_s
         self._clock = clock
-        self._jobs: SimpleQueue[Job | str] = SimpleQueue()
+        self._lock = _thread.allocate_lock()
+        self._jobs: deque[Job | str] = deque()
+        """Under `_lock`, with `_running`: whether a thread runs, so that a job is never left without one."""
+        self._running = False
         self._outcomes: deque[Outcome | BaseException] = deque()
         self._wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._client: Client | None = None
         self._started = False
         loop.watch(self._wake, self._collect)
 
     def start(self) -> None:
-        """Start the thread (once): it loads the S3 client and builds its TLS context, then waits for jobs."""
+        """Run the thread once, early (the first /next is on the wire): it loads the S3 client and builds its TLS
+        context, off any deadline."""
         if not self._started:
             self._started = True
-            _thread.start_new_thread(self._run, ())
+            with self._lock:
+                self._run_thread()
 
     def submit(self, job: Job) -> None:
-        self.start()
-        self._jobs.put(job)
+        self._started = True
+        with self._lock:
+            self._jobs.append(job)
+            self._run_thread()
 
     def after_restore(self) -> None:
         """A SnapStart restore: the client forgets its connections and credentials before its next job."""
         if self._started:
-            self._jobs.put(_RESTORED)
+            with self._lock:
+                self._jobs.append(_RESTORED)
+                self._run_thread()
+
+    def _run_thread(self) -> None:
+        """With `_lock` held: start the thread unless it runs (it takes what is queued before it ends)."""
+        if not self._running:
+            self._running = True
+            _thread.start_new_thread(self._run, ())
 
     # -- the loop's side -------------------------------------------------------------------------------------
     def _collect(self) -> None:
@@ -124,15 +143,23 @@ class Writer:
     # -- the thread's side -----------------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            client = self._load_client()
-            client.prepare()
+            client = self._client
+            if client is None:
+                client = self._client = self._load_client()
+                client.prepare()
             while True:
-                job = self._jobs.get()
+                with self._lock:
+                    if not self._jobs:
+                        self._running = False
+                        return
+                    job = self._jobs.popleft()
                 if isinstance(job, str):
                     client.after_restore()
-                    continue
-                self._hand_over(self._write(client, job))
+                else:
+                    self._hand_over(self._write(client, job))
         except BaseException as error:  # a bug: surfaced on the loop (WriterCrashed), never lost in the thread
+            with self._lock:
+                self._running = False
             self._hand_over(error)
 
     def _hand_over(self, outcome: Outcome | BaseException) -> None:

@@ -35,16 +35,6 @@ class Collected(list[T]):
         return self
 
 
-class NoTime:
-    """A timekeeper that never asks for a wake-up (tests of the I/O edges alone)."""
-
-    def next_wake(self) -> float | None:
-        return None
-
-    def on_time(self, now: float) -> None:
-        pass
-
-
 class LoopThread:
     def __init__(self, loop: Loop) -> None:
         self.loop = loop
@@ -98,7 +88,7 @@ class LoopThread:
 
 @contextmanager
 def loop_thread(loop: Loop | None = None) -> Iterator[LoopThread]:
-    running = LoopThread(loop or Loop(NoTime())).start()
+    running = LoopThread(loop or Loop()).start()
     try:
         yield running
     finally:
