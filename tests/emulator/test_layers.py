@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from lambda_emulator.cli import main
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.isolation import hosts_file, remove_stale_roots
-from lambda_emulator.layer import MAX_UNZIPPED_BYTES, LayerError, extension_executables, merge_layers
-from lambda_emulator.runtimes import SimulatedRuntime
-from lambda_emulator.sandbox_address import claim_sandbox_address
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.cli.main import main
+from lambda_emulator.sandbox.address import claim_sandbox_address
+from lambda_emulator.sandbox.isolation import hosts_file, remove_stale_roots
+from lambda_emulator.sandbox.layers import MAX_UNZIPPED_BYTES, LayerError, extension_executables, merge_layers
+from lambda_emulator.state.runtimes import SimulatedRuntime
 from tests.emulator.harness import REPO
 
 Capture = pytest.CaptureFixture[str]
@@ -125,9 +125,9 @@ def test_two_environments_never_get_the_same_address() -> None:
 
 KILLED_EMULATOR = """
 import asyncio, os, signal, sys
-from lambda_emulator.config import EmulatorConfig
-from lambda_emulator.isolation import open_isolation
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator.state.config import EmulatorConfig
+from lambda_emulator.sandbox.isolation import open_isolation
+from lambda_emulator.state.runtimes import SimulatedRuntime
 
 async def main():
     isolation = await open_isolation(EmulatorConfig(runtime=SimulatedRuntime(), use_namespaces=True))
@@ -159,9 +159,9 @@ def existing(paths: list[Path]) -> list[Path]:
 
 CHROOTED_EMULATOR = """
 import asyncio, subprocess
-from lambda_emulator.config import EmulatorConfig
-from lambda_emulator.isolation import open_isolation
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator.state.config import EmulatorConfig
+from lambda_emulator.sandbox.isolation import open_isolation
+from lambda_emulator.state.runtimes import SimulatedRuntime
 
 async def main():
     isolation = await open_isolation(EmulatorConfig(runtime=SimulatedRuntime(), use_namespaces=True))

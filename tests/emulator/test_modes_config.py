@@ -9,11 +9,11 @@ from typing import Any
 import orjson
 import pytest
 
-from lambda_emulator.config import ConfigError, EmulatorConfig
-from lambda_emulator.credentials import CredentialsEndpoint
-from lambda_emulator.modes import default_init_timeout_s, rules_for
-from lambda_emulator.platform_env import extension_environment, function_env, identity_for
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator.state.config import ConfigError, EmulatorConfig
+from lambda_emulator.state.credentials import CredentialsEndpoint
+from lambda_emulator.state.modes import default_init_timeout_s, rules_for
+from lambda_emulator.state.platform_env import extension_environment, function_env, identity_for
+from lambda_emulator.state.runtimes import SimulatedRuntime
 
 KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 

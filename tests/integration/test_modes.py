@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.runtimes import AwsLambdaRic
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.runtimes import AwsLambdaRic
 from tests.support.fault_proxy import FaultProxy
 from tests.support.layers import FLAVOURS, REPO, Flavour
 from tests.support.s3 import S3Server, decode_object
