@@ -33,15 +33,21 @@ SETUP_ERRORS = (ConfigError, LayerError, NamespaceUnavailable, SandboxUnavailabl
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m lambda_emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="lambda-emulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a function for N invokes in a local execution environment")
     run.add_argument("--layer", type=Path, action="append", default=[],
                      help=f"layer zip or directory; up to {MAX_LAYERS}, merged into /opt in the order given "
                      "(none: the no-extension baseline)")  # fmt: skip
     run.add_argument("--handler", help="FILE:FUNCTION run by awslambdaric (default: the simulated runtime)")
-    run.add_argument("--memory", type=int, default=128, help="memory size in MB (default 128)")
-    run.add_argument("--timeout", type=float, default=3.0, help="function timeout in seconds (default 3)")
+    run.add_argument("--memory", type=int, default=128, help="memory size in MB (default 128, as Lambda's console)")
+    run.add_argument(
+        "--timeout", type=float, default=3.0, help="function timeout in seconds (default 3, as the console)"
+    )
+    run.add_argument("--region", default="us-east-1", help="AWS_REGION (default us-east-1, the console's default)")
+    run.add_argument(
+        "--function-name", default="test-function", help="AWS_LAMBDA_FUNCTION_NAME (default test-function)"
+    )
     run.add_argument("--invocations", type=int, default=10, help="invokes in all, after the cold start (default 10)")
     run.add_argument("--payload", default="{}", help="invocation payload, JSON (default {})")
     run.add_argument("--env", action="append", default=[], metavar="K=V", help="function environment variable")
@@ -97,6 +103,8 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         layers=tuple(args.layer),
         memory_mb=args.memory,
         timeout_s=args.timeout,
+        region=args.region,
+        function_name=args.function_name,
         env=dict(item.split("=", 1) for item in args.env),
         freeze=not args.no_freeze,
         init_cpu=InitCpuPolicy(args.init_cpu),

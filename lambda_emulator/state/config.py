@@ -14,7 +14,9 @@ from lambda_emulator.state.runtimes import RuntimeSpec
 
 CredentialsSource = Literal["env", "container"]
 LogFormat = Literal["Text", "JSON"]
-PLACEHOLDER_IDENTITY: Final[Identity] = ("AKIAEMULATOREXAMPLE0", "emulator-secret-access-key", None)
+PLACEHOLDER_IDENTITY: Final[Identity] = ("ASIAEMULATOREXAMPLE0", "emulator-secret-access-key", "emulator-session-token")
+"""The role credentials a function gets when none are given: Lambda always gives a role's temporary credentials
+(an ASIA key with a session token); these sign requests no AWS endpoint accepts."""
 
 
 class ConfigError(ValueError):
@@ -52,7 +54,8 @@ class EmulatorConfig:
     """"env" (AWS_ACCESS_KEY_ID ...) or "container" (the credentials endpoint); None: container for SnapStart,
     env otherwise."""
     credentials_identity: Identity | None = None
-    """The keys handed out; None: the keys in `env` or the host's environment (env), a placeholder (container)."""
+    """The keys handed out; None: the keys in `env`, else the host's, else a placeholder: a function always has
+    credentials, as in Lambda."""
     credentials_ttl_s: float = 1800.0
     """Lifetime of the endpoint's credentials (RIE's own test expects about 30 minutes)."""
     restore_gap_s: float = 1.0

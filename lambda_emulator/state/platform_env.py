@@ -7,7 +7,9 @@
   credentials`) and `AWS_CONTAINER_AUTHORIZATION_TOKEN` (RIE `StoreEnvironmentVariablesFromInitForInitCaching`),
   and no `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` at all, wherever they came from
   (Lambda does not let a function set them; LMI RIE drops them from the customer's variables).
-- Environment credentials: the configured identity's keys, or as before the keys found in `env` or the host.
+- Environment credentials, always (Lambda gives every function its role's): the configured identity's keys, else
+  the keys found in `env`, else the host's, else placeholder keys (`PLACEHOLDER_IDENTITY`). A key variable a test
+  sets in `env` itself (even to "") wins over the last three, so a test can still take the keys away.
 - The JSON log format (LoggingConfig LogFormat=JSON): `AWS_LAMBDA_LOG_FORMAT=JSON`, as Lambda sets it.
 - Extensions get the function's variables but the runtime-only ones and every `_`-prefixed key (§5.4).
 """
@@ -36,7 +38,7 @@ RUNTIME_ONLY: Final = frozenset(
         "AWS_LAMBDA_MAX_CONCURRENCY",  # LMI RIE sets it for the runtime only (getRuntimeOnlyEnvVars)
     }
 )
-PASSED_THROUGH: Final = ("PATH", "LANG", "HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+PASSED_THROUGH: Final = ("PATH", "LANG", "HOME")
 
 
 def function_env(
@@ -59,21 +61,28 @@ def function_env(
         platform["AWS_LAMBDA_MAX_CONCURRENCY"] = str(config.concurrency)
     if config.log_format == "JSON":
         platform["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+    if endpoint is None:
+        platform.update(key_variables(identity_for(config)))  # a variable the test sets itself still wins
     platform.update(config.runtime.environment(task_root))
     env = function_environment(config.env, platform)
-    if endpoint is not None:
+    if endpoint is not None or config.credentials_identity is not None:
         for name in KEY_VARIABLES:
             env.pop(name, None)
+    if endpoint is not None:
         env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = f"http://{api_address}{credentials.PATH}"
         env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = endpoint.token
     elif config.credentials_identity is not None:
-        key, secret, session = config.credentials_identity
-        env.update({"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret})
-        if session:
-            env["AWS_SESSION_TOKEN"] = session
-        else:
-            env.pop("AWS_SESSION_TOKEN", None)
+        env.update(key_variables(config.credentials_identity))
     return env
+
+
+def key_variables(identity: Identity) -> dict[str, str]:
+    key, secret, session = identity
+    return {
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        **({"AWS_SESSION_TOKEN": session} if session else {}),
+    }
 
 
 def identity_for(config: EmulatorConfig) -> Identity:
