@@ -121,7 +121,8 @@ class Emulator:
         return self.in_flight.peak
 
     def function_env(self) -> dict[str, str]:
-        return function_env(self.config, self.api_address, self.instance_id, self.paths.task, self.credentials)
+        socket = str(self._parts.log_socket) if self._parts.log_socket else None
+        return function_env(self.config, self.api_address, self.instance_id, self.paths.task, self.credentials, socket)
 
     # -- the parts the phases get --------------------------------------------------------------------------
     @property
@@ -156,7 +157,8 @@ class Emulator:
         if self.rules.restores and phase == "init":
             self.telemetry.pause()  # the snapshot's init delivers nothing; every restore delivers it all
         paths, extensions = self.paths, extension_executables(self.isolation.host_opt)
-        plan = InitPlan(phase, self.instance_id, self.function_env(), extensions, paths.opt, paths.task)
+        plan = InitPlan(phase, self.instance_id, self.function_env(), extensions, paths.opt, paths.task,
+                        self._parts.log_socket)  # fmt: skip
         record = await run_init(plan, self.current, self._platform, self.sandbox, self._parts.supervisor)
         self.inits.append(record)
         if record.status != "success":

@@ -5,6 +5,7 @@ freezer, and the API server. If making one part fails, the parts already made ar
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -31,6 +32,8 @@ class Parts:
         self.freezer = freezer
         self.handlers: ApiHandlers
         self.api_address = ""
+        self.log_socket: Path | None = None
+        """Lambda Managed Instances: where the runtime's workers connect their output (sandbox/log_sockets.py)."""
         self._session = session
         self._runner: web.AppRunner | None = None
 
@@ -57,6 +60,8 @@ class Parts:
             telemetry = TelemetryHub(session, json_logs=config.log_format == "JSON")
             freezer = Freezer(sandbox, telemetry, config.rules.freezes, config.freeze)
             parts = cls(isolation, Supervisor(isolation, sandbox, notifier.notify), session, telemetry, freezer)
+            if config.rules.concurrent:
+                parts.log_socket = isolation.sockets / "runtime-output.sock"
             current = generation()
             current.registry.external_names = parts.extension_names()
             parts.handlers = ApiHandlers(

@@ -53,6 +53,9 @@ class InitPlan:
     """/opt as the processes see it (their working directory)."""
     task: str
     """/var/task as the processes see it (the runtime's working directory)."""
+    log_socket: Path | None = None
+    """Lambda Managed Instances: the socket the runtime's workers connect their output to (its variable is in
+    `function_env`)."""
 
 
 async def run_init(
@@ -107,7 +110,7 @@ async def _start_processes(
     try:
         generation.runtime_process = await supervisor.launch(
             f"runtime-{generation.number}", platform.config.runtime.command(), plan.function_env, plan.task,
-            lambda line: telemetry.emit_log("function", line),
+            lambda line: telemetry.emit_log("function", line), log_socket=plan.log_socket,
         )  # fmt: skip
     except LaunchError as error:
         raise InitFailed("error", "Runtime.InvalidEntrypoint", f"runtime: {error}") from None

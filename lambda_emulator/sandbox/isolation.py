@@ -62,6 +62,8 @@ class Isolation:
         self.root = root
         self._lock = lock
         self.host_opt = root / "opt"
+        self.sockets = root / "sockets"
+        """Where the platform's sockets for the environment's processes live, at the same path inside and out."""
         """The merged layers on the host (where the emulator lists /opt/extensions)."""
         self._address = address
         self.namespace = namespace
@@ -121,7 +123,7 @@ async def open_isolation(wanted: Wanted) -> Isolation:
     root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
     lock = _locked(root)
     try:
-        for folder in ("opt", "task", "tmp", "staging"):
+        for folder in ("opt", "task", "tmp", "staging", "sockets"):
             (root / folder).mkdir()
         (root / "tmp").chmod(0o1777)
         merge_layers(wanted.layers, root / "opt")
@@ -169,7 +171,7 @@ async def _namespaced(wanted: Wanted, root: Path, lock: int) -> Isolation:
     hosts.write_text(hosts_file(Path("/etc/hosts"), address.address))
     code = wanted.code_dir or root / "task"
     binds = (Bind(root / "opt", "/opt"), Bind(code, "/var/task"), Bind(hosts, "/etc/hosts"))
-    shared = (*wanted.shared_paths, *host_python_paths(wanted.runtime_executable))
+    shared = (*wanted.shared_paths, root / "sockets", *host_python_paths(wanted.runtime_executable))
     plan = MountPlan(binds, root / "tmp", root / "staging", shared)
     try:
         namespace = await MountNamespace.start(plan)

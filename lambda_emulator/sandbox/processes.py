@@ -10,7 +10,10 @@ import subprocess
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from lambda_emulator.sandbox.log_sockets import LogSocket
 
 OnLine = Callable[[str], None]
 
@@ -26,7 +29,9 @@ class Process:
     label: str
     """The extension's file name, or "runtime"."""
     output: deque[str] = field(default_factory=lambda: deque(maxlen=400))
-    readers: list[asyncio.Task[None]] = field(default_factory=list)
+    readers: list[asyncio.Task[Any]] = field(default_factory=list)
+    """One per stream of output: stdout, stderr, and each connection to its log socket."""
+    log_socket: LogSocket | None = None
 
     @property
     def pid(self) -> int:
@@ -38,6 +43,8 @@ class Process:
 
     async def exited(self) -> int:
         code = await self.process.wait()
+        if self.log_socket is not None:
+            self.log_socket.close()
         for reader in self.readers:  # the last lines it wrote are part of its telemetry
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
@@ -66,8 +73,22 @@ async def launch(
     preexec: Callable[[], Any] | None,
     on_line: OnLine,
     label: str = "runtime",
+    log_socket: Path | None = None,
 ) -> Process:
-    """Start one process of the environment; `preexec` runs in the child before exec (cgroups, namespace)."""
+    """Start one process of the environment; `preexec` runs in the child before exec (cgroups, namespace). With
+    `log_socket`, every connection to that socket is one more stream of its output (log_sockets.py)."""
+    started: asyncio.Future[Process] = asyncio.get_running_loop().create_future()
+
+    async def read_connection(stream: asyncio.StreamReader) -> None:
+        process = await started
+        task = asyncio.current_task()
+        assert task is not None
+        process.readers.append(task)  # exited() reads it to its end, as it does stdout and stderr
+        await _read_lines(stream, process, on_line)
+
+    socket = LogSocket(log_socket) if log_socket is not None else None
+    if socket is not None:
+        await socket.open(read_connection)
     try:
         process = await asyncio.create_subprocess_exec(
             *argv,
@@ -81,11 +102,14 @@ async def launch(
             limit=1024 * 1024,
         )
     except (OSError, subprocess.SubprocessError) as error:
+        if socket is not None:
+            socket.close()
         raise LaunchError(f"{argv[0]} could not be started: {error}") from None
-    launched = Process(name, process, label)
+    launched = Process(name, process, label, log_socket=socket)
     for stream in (process.stdout, process.stderr):
         assert stream is not None
         launched.readers.append(asyncio.create_task(_read_lines(stream, launched, on_line)))
+    started.set_result(launched)
     return launched
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from lambda_emulator.sandbox.isolation import Isolation
 from lambda_emulator.sandbox.limits import Sandbox
@@ -20,12 +21,19 @@ class Supervisor:
         self._watchers: list[asyncio.Task[None]] = []
 
     async def launch(
-        self, name: str, argv: list[str], env: dict[str, str], cwd: str, on_line: OnLine, label: str = "runtime"
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        on_line: OnLine,
+        label: str = "runtime",
+        log_socket: Path | None = None,
     ) -> Process:
         """Start a process of the environment: in its cgroups and its namespace, at `cwd` as seen inside
-        (LaunchError when it cannot be started)."""
+        (LaunchError when it cannot be started); with `log_socket`, its workers' output comes there too."""
         preexec, popen_cwd = self._isolation.spawn(cwd, self._sandbox.preexec(name))
-        process = await launch(name, argv, env, popen_cwd, preexec, on_line, label)
+        process = await launch(name, argv, env, popen_cwd, preexec, on_line, label, log_socket)
         self._sandbox.adopt(name, process.pid)
         self._watchers.append(asyncio.create_task(self._watch(process)))
         return process

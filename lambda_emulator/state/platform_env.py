@@ -1,7 +1,9 @@
 """The variables Lambda sets for the function, per mode and credentials source (lambda-api.md §5.4).
 
 - `AWS_LAMBDA_INITIALIZATION_TYPE` is the mode's init type.
-- LMI: `AWS_LAMBDA_MAX_CONCURRENCY` for the runtime only (LMI RIE `getRuntimeOnlyEnvVars`; extensions lose it).
+- LMI: `AWS_LAMBDA_MAX_CONCURRENCY` for the runtime only (LMI RIE `getRuntimeOnlyEnvVars`; extensions lose it),
+  and `_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET`, where each runtime worker connects its output
+  (sandbox/log_sockets.py; `_`-prefixed, so extensions lose it too).
 - SnapStart: no `AWS_LAMBDA_LOG_GROUP_NAME` / `AWS_LAMBDA_LOG_STREAM_NAME` (SnapStart monitoring docs).
 - Container credentials: `AWS_CONTAINER_CREDENTIALS_FULL_URI` (`http://<Runtime API address>/2021-04-23/
   credentials`) and `AWS_CONTAINER_AUTHORIZATION_TOKEN` (RIE `StoreEnvironmentVariablesFromInitForInitCaching`),
@@ -20,6 +22,7 @@ import os
 from collections.abc import Mapping
 from typing import Final
 
+from lambda_emulator.sandbox.log_sockets import VARIABLE as LOG_SOCKET_VARIABLE
 from lambda_emulator.state import credentials
 from lambda_emulator.state.config import PLACEHOLDER_IDENTITY, EmulatorConfig
 from lambda_emulator.state.credentials import CredentialsEndpoint, Identity
@@ -42,7 +45,12 @@ PASSED_THROUGH: Final = ("PATH", "LANG", "HOME")
 
 
 def function_env(
-    config: EmulatorConfig, api_address: str, instance_id: str, task_root: str, endpoint: CredentialsEndpoint | None
+    config: EmulatorConfig,
+    api_address: str,
+    instance_id: str,
+    task_root: str,
+    endpoint: CredentialsEndpoint | None,
+    log_socket: str | None = None,
 ) -> dict[str, str]:
     platform = {
         "AWS_LAMBDA_RUNTIME_API": api_address,
@@ -59,6 +67,8 @@ def function_env(
         platform["AWS_LAMBDA_LOG_STREAM_NAME"] = instance_id
     if config.mode == "lmi":
         platform["AWS_LAMBDA_MAX_CONCURRENCY"] = str(config.concurrency)
+        if log_socket is not None:
+            platform[LOG_SOCKET_VARIABLE] = log_socket
     if config.log_format == "JSON":
         platform["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
     if endpoint is None:
