@@ -19,6 +19,7 @@ from lambda_emulator.telemetry.hub import TelemetryHub
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """The largest request body read (a runtime's response may be 6 MB; more is refused with 413 before reading)."""
+TOO_LARGE = ApiError(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({MAX_BODY_BYTES} bytes).")
 
 
 @dataclass(slots=True)
@@ -46,6 +47,8 @@ def build_app(handlers: ApiHandlers) -> web.Application:
             return await handler(request)
         except ApiError as error:
             return json_response(error.status, error.body())
+        except web.HTTPRequestEntityTooLarge:  # a body over MAX_BODY_BYTES, refused before it is read
+            return json_response(413, TOO_LARGE.body())
 
     app = web.Application(middlewares=[render_api_errors], client_max_size=MAX_BODY_BYTES)
     for method, path, handler in handlers.table():

@@ -154,7 +154,12 @@ def _requested_events(body: bytes) -> frozenset[str]:
     if "configurationKeys" in request:
         message = "configurationKeys are deprecated; use environment variables instead"
         raise ApiError(403, "InvalidRequestFormat", message)
-    events = request.get("events") or []
+    events = request.get("events")
+    if events is None:
+        events = []
+    if not isinstance(events, list) or not all(isinstance(event, str) for event in events):
+        # RIE unmarshals the body into a list of event names: anything else is a malformed request
+        raise ApiError(403, "InvalidRequestFormat", "events must be a list of event names")
     for event in events:
         if event not in EVENT_TYPES:
             raise ApiError(403, "Extension.InvalidEventType", f"{event}: ErrorInvalidEventType")
