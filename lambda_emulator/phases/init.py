@@ -3,7 +3,7 @@ ends when the runtime and every extension wait on /next, or fails (error or time
 
 A failed init is reported as Lambda reports it: initRuntimeDone and initReport with the status and errorType,
 everything killed, and the next invoke runs init again (`phase: "invoke"`). Its record says which process
-failed and how, in one line, with every process's last output (failures.py).
+failed and how, in one line, with every process's last output (state/failures.py).
 
 | failure | errorType | message |
 |---|---|---|

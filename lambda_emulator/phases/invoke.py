@@ -33,7 +33,7 @@ class Outcome:
     error_type: str | None = None
     reset_reason: str | None = None
     message: str | None = None
-    """A reset: one line naming the process and what happened (failures.py)."""
+    """A reset: one line naming the process and what happened (state/failures.py)."""
 
 
 def failed_init_record(init: InitRecord) -> InvokeRecord:

@@ -64,7 +64,7 @@ class EmulatorConfig:
     """SnapStart: deliver the snapshot's undelivered telemetry (init's) again at every restore after the first.
     Off by default: restores here continue the same processes, whose memory already holds it (README)."""
     use_namespaces: bool | None = None
-    """The environment's own file system and names (isolation.py): None where the host allows it (root), True
+    """The environment's own file system and names (sandbox/isolation.py): None where the host allows it (root), True
     required (else NamespaceUnavailable), False never (layers in a temporary folder, loopback deliveries)."""
     shared_paths: tuple[Path, ...] = ()
     """Host folders the environment's processes see at the same path, even under its private /tmp (a test's

@@ -18,7 +18,7 @@ class ApiError(Exception):
 
 class InitFailed(Exception):
     """Init did not complete: `status` is `error` or `timeout`, with Lambda's errorType; `message` is one line
-    naming the process that failed and how (failures.py)."""
+    naming the process that failed and how (state/failures.py)."""
 
     def __init__(self, status: str, error_type: str, message: str) -> None:
         super().__init__(f"{error_type}: {message}")

@@ -39,7 +39,7 @@ class InitRecord:
     cpu: InitCpu | None = None
     limits: Limits | None = None
     error_message: str | None = None
-    """A failed init: one line naming the process and its error (failures.py)."""
+    """A failed init: one line naming the process and its error (state/failures.py)."""
     output: dict[str, list[str]] = field(default_factory=dict)
     """A failed init: each process's last lines of output (bounded)."""
 
@@ -82,7 +82,7 @@ class InvokeRecord:
     ended_at: float = 0.0
     """Monotonic seconds: the event released, and the invoke done (LMI: response sent), to measure overlap."""
     error_message: str | None = None
-    """A crash, timeout or failed init: one line naming the process and its error (failures.py)."""
+    """A crash, timeout or failed init: one line naming the process and its error (state/failures.py)."""
     output: dict[str, list[str]] = field(default_factory=dict)
     """After a crash or timeout: each process's last lines of output (bounded)."""
 
@@ -132,7 +132,7 @@ class SessionResult:
     inits: list[InitRecord] = field(default_factory=list)
     """Every init, in order: the first, and each re-init after a failure or a reset."""
     environment: dict[str, Any] = field(default_factory=dict)
-    """The environment's file system and names (isolation.py `describe`)."""
+    """The environment's file system and names (sandbox/isolation.py `describe`)."""
     runtime_output: dict[str, list[str]] = field(default_factory=dict)
     """The last runtime process's last lines of output (bounded)."""
 
