@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from lambda_emulator import AwsLambdaRic, Emulator, EmulatorConfig, SimulatedRuntime
+from lambda_emulator.state.platform_env import extension_environment, function_env
 from tests.emulator.harness import HERE
 
 pytestmark = pytest.mark.integration
@@ -52,8 +53,6 @@ async def test_the_simulated_runtimes_workers_keep_their_lines_apart_too() -> No
 
 
 def test_the_socket_variable_is_the_runtimes_only(tmp_path: Path) -> None:
-    from lambda_emulator.state.platform_env import extension_environment, function_env
-
     config = EmulatorConfig(runtime=SimulatedRuntime(), mode="lmi", concurrency=4)
     env = function_env(config, "127.0.0.1:9001", "stream", "/var/task", None, log_socket=str(tmp_path / "s.sock"))
     assert env["_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"] == str(tmp_path / "s.sock")
