@@ -43,8 +43,9 @@ class LogSocket:
 
     def close(self) -> None:
         """No new connection; the streams already open are read to their end by their readers."""
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+        if self._server is None:
+            return  # closed already: the path may be the next generation's socket by now
+        self._server.close()
+        self._server = None
         with contextlib.suppress(OSError):
             self.path.unlink(missing_ok=True)
