@@ -10,6 +10,7 @@ from the others. The docs: "log interleaving (log entries from different request
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from lambda_emulator import AwsLambdaRic, Emulator, EmulatorConfig, SimulatedRuntime
+from lambda_emulator.sandbox.log_sockets import LogSocket
 from lambda_emulator.state.platform_env import extension_environment, function_env
 from tests.emulator.harness import HERE
 
@@ -59,3 +61,37 @@ def test_the_socket_variable_is_the_runtimes_only(tmp_path: Path) -> None:
     assert "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET" not in extension_environment(env)
     on_demand = function_env(EmulatorConfig(runtime=SimulatedRuntime()), "127.0.0.1:9001", "s", "/var/task", None)
     assert "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET" not in on_demand
+
+
+async def test_each_connection_is_read_apart_and_a_late_close_leaves_the_next_generations_socket(
+    tmp_path: Path,
+) -> None:
+    # GIVEN the socket of a generation that ended (closed), and the next generation's at the same path
+    path, lines, ended = tmp_path / "runtime-output.sock", [], []
+    both_read = asyncio.Event()
+
+    async def read(stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            lines.append(line)
+        ended.append(stream)
+        if len(ended) == 2:
+            both_read.set()
+
+    old, new = LogSocket(path), LogSocket(path)
+    await old.open(read)
+    old.close()
+    await new.open(read)
+    # WHEN the old one is closed again (its process's exited() may run twice) and two writers interleave their writes
+    old.close()
+    _, first = await asyncio.open_unix_connection(str(path))
+    _, second = await asyncio.open_unix_connection(str(path))
+    for writer, text in ((first, b"one "), (second, b"two "), (first, b"line\n"), (second, b"line\n")):
+        writer.write(text)
+        await writer.drain()
+    for writer in (first, second):
+        writer.close()
+        await writer.wait_closed()
+    await asyncio.wait_for(both_read.wait(), 5)
+    new.close()
+    # THEN the new socket was still there, and each connection's line arrived whole
+    assert sorted(lines) == [b"one line\n", b"two line\n"]
