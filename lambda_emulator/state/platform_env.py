@@ -11,7 +11,8 @@
   (Lambda does not let a function set them; LMI RIE drops them from the customer's variables).
 - Environment credentials, always (Lambda gives every function its role's): the configured identity's keys, else
   the keys found in `env`, else the host's, else placeholder keys (`PLACEHOLDER_IDENTITY`). A key variable a test
-  sets in `env` itself (even to "") wins over the last three, so a test can still take the keys away.
+  sets in `env` itself (even to "") wins over the last three, so a test can still take the keys away; a test that
+  sets `AWS_CONTAINER_CREDENTIALS_FULL_URI` (or `_RELATIVE_URI`) itself gets no keys added (they would win).
 - The JSON log format (LoggingConfig LogFormat=JSON): `AWS_LAMBDA_LOG_FORMAT=JSON`, as Lambda sets it.
 - Extensions get the function's variables but the runtime-only ones and every `_`-prefixed key (§5.4).
 """
@@ -27,6 +28,8 @@ from lambda_emulator.state import credentials
 from lambda_emulator.state.config import PLACEHOLDER_IDENTITY, EmulatorConfig
 from lambda_emulator.state.credentials import CredentialsEndpoint, Identity
 
+CONTAINER_VARIABLES: Final = frozenset({"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"})
+"""A test that points the function at a credentials endpoint of its own chose its source: no keys are added."""
 KEY_VARIABLES: Final = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY")
 # Runtime-specific variables that extensions do not get; every key starting with "_" is dropped too.
 RUNTIME_ONLY: Final = frozenset(
@@ -71,7 +74,7 @@ def function_env(
             platform[LOG_SOCKET_VARIABLE] = log_socket
     if config.log_format == "JSON":
         platform["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
-    if endpoint is None:
+    if endpoint is None and not CONTAINER_VARIABLES & set(config.env):
         platform.update(key_variables(identity_for(config)))  # a variable the test sets itself still wins
     platform.update(config.runtime.environment(task_root))
     env = function_environment(config.env, platform)

@@ -164,3 +164,16 @@ def test_the_hosts_keys_come_next_and_a_tests_own_variable_wins(monkeypatch: pyt
     assert (from_host["AWS_ACCESS_KEY_ID"], from_host["AWS_SECRET_ACCESS_KEY"]) == ("AKIAHOST", "host-secret")
     assert "AWS_SESSION_TOKEN" not in from_host
     assert taken_away["AWS_ACCESS_KEY_ID"] == ""  # a test can still take the keys away (our extension's init test)
+
+
+def test_a_credentials_endpoint_the_test_names_itself_gets_no_keys_beside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN no keys anywhere, and a function pointed at a credentials endpoint of the test's own
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+    own = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "t"}
+    env = function_env(config(env=own), "127.0.0.1:9001", "stream", "/var/task", None)
+    # THEN no placeholder keys are added: an SDK would take them before the endpoint
+    assert (
+        not set(KEYS) & set(env)
+        and env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] == own["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+    )
