@@ -2,7 +2,7 @@
 
 import sys
 
-from lambda_emulator.cli import main
+from lambda_emulator.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,7 +9,9 @@ The answer is {"ok": true, "echo": <echo>, "worker": <pid of the worker that ser
 
 Like the managed runtimes it also follows the platform's modes:
 - AWS_LAMBDA_MAX_CONCURRENCY=N (Lambda Managed Instances): N worker processes, forked after init, each polling
-  /next, as awslambdaric does for Python on LMI; a worker that crashes leaves the others serving.
+  /next, as awslambdaric does for Python on LMI; a worker that crashes leaves the others serving. Each worker
+  connects its stdout and stderr to _LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET when the platform gives one, as
+  awslambdaric's workers do, so their lines never mix on one pipe.
 - AWS_LAMBDA_LOG_FORMAT=JSON (LoggingConfig LogFormat=JSON): each log line is a JSON object with `timestamp`,
   `level`, `requestId` and `message`, as the managed runtimes write them.
 - AWS_LAMBDA_INITIALIZATION_TYPE=snap-start: after init it waits on GET /runtime/restore/next, then runs its
@@ -19,6 +21,7 @@ Like the managed runtimes it also follows the platform's modes:
 
 import json
 import os
+import socket
 import sys
 import time
 import urllib.error
@@ -96,6 +99,17 @@ def serve() -> NoReturn:
             print("answer refused:", refused.code, refused.read().decode(), flush=True)
 
 
+def own_output() -> None:
+    """A worker's stdout and stderr become two connections of its own to the platform's log socket (LMI)."""
+    path = os.environ.get("_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET")
+    if not path:
+        return
+    for descriptor in (sys.stdout.fileno(), sys.stderr.fileno()):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(path)
+            os.dup2(connection.fileno(), descriptor)
+
+
 def main() -> None:
     log("simulated runtime started")
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
@@ -108,6 +122,7 @@ def main() -> None:
     for _ in range(workers):
         child = os.fork()
         if child == 0:
+            own_output()
             serve()
         children.append(child)
     codes = [os.waitpid(child, 0)[1] for child in children]

@@ -24,7 +24,7 @@ from chart import draw  # noqa: E402
 from report import limits_summary, markdown, no_limits_line, summarise  # noqa: E402
 from run import POLICIES, WORKLOADS, run_one, variants  # noqa: E402
 
-from lambda_emulator.init_cpu import InitCpuPolicy  # noqa: E402
+from lambda_emulator.state.init_cpu import InitCpuPolicy  # noqa: E402
 from telemetry_tools.report.build import build as build_report  # noqa: E402
 from telemetry_tools.report.fetch import fetch_all_buckets, local_files  # noqa: E402
 from tests.support.s3 import start_s3_server  # noqa: E402

@@ -11,8 +11,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from lambda_emulator.cgroups.host import LIMIT_NEEDS
-from lambda_emulator.cli import percentile
+from lambda_emulator.cli.main import percentile
+from lambda_emulator.sandbox.cgroups.host import LIMIT_NEEDS
 
 SEED_ANCHORS = (
     "Seed anchors (AWS blog, CloudWatch, 128 MB, .NET handler sleeping 500 ms): Rust EventCollector PostRuntime "

@@ -24,10 +24,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from lambda_emulator.cli import SessionResult, run_session  # noqa: E402
-from lambda_emulator.environment import EmulatorConfig  # noqa: E402
-from lambda_emulator.init_cpu import InitCpuPolicy  # noqa: E402
-from lambda_emulator.runtimes import AwsLambdaRic  # noqa: E402
+from lambda_emulator import EmulatorConfig  # noqa: E402
+from lambda_emulator.cli.main import SessionResult, run_session  # noqa: E402
+from lambda_emulator.state.init_cpu import InitCpuPolicy  # noqa: E402
+from lambda_emulator.state.runtimes import AwsLambdaRic  # noqa: E402
 from tests.support.s3 import S3Server, decode_object  # noqa: E402
 from tests.support.summary import parse_summary  # noqa: E402
 

@@ -46,7 +46,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from lambda_emulator.layer import unpack_layer  # noqa: E402
+from lambda_emulator.sandbox.layers import unpack_layer  # noqa: E402
 from tests.support.importtime import init_imports  # noqa: E402
 from tests.support.lambda_driver import driving  # noqa: E402
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 
 import orjson  # noqa: E402
 
-from lambda_emulator.layer import unpack_layer  # noqa: E402
+from lambda_emulator.sandbox.layers import unpack_layer  # noqa: E402
 from tests.support.aws_namespace import run_in_aws_namespace, system_bundle  # noqa: E402
 from tests.support.certs import make_server_certificate, s3_host_names  # noqa: E402
 

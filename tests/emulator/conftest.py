@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from lambda_emulator.cgroups.host import probe
-from lambda_emulator.cgroups.stale import groups_of
-from lambda_emulator.isolation import OPEN_ROOTS
+from lambda_emulator.sandbox.cgroups.host import probe
+from lambda_emulator.sandbox.cgroups.stale import groups_of
+from lambda_emulator.sandbox.isolation import OPEN_ROOTS
 
 
 @pytest.fixture(scope="session", autouse=True)

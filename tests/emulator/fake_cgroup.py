@@ -15,7 +15,7 @@ import errno
 import os
 from pathlib import Path
 
-from lambda_emulator.cgroups.fs import CgroupFs, failure, flat_keyed
+from lambda_emulator.sandbox.cgroups.fs import CgroupFs, failure, flat_keyed
 
 V2_ROOT_CONTROLLERS = "cpuset cpu io memory hugetlb pids rdma misc"
 MEMORY_EVENTS = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n"

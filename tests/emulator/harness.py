@@ -16,8 +16,8 @@ import orjson
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from lambda_emulator.environment import EmulatorConfig
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator import EmulatorConfig
+from lambda_emulator.state.runtimes import SimulatedRuntime
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]

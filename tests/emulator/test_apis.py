@@ -10,11 +10,11 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from lambda_emulator.extensions_api import ExtensionRegistry, FunctionInfo
-from lambda_emulator.notify import Notifier
-from lambda_emulator.routes import ApiHandlers, build_app
-from lambda_emulator.runtime_api import MAX_PAYLOAD_BYTES, Invocation, RuntimeState
-from lambda_emulator.telemetry import Subscription, TelemetryHub
+from lambda_emulator.api.server import ApiHandlers, build_app
+from lambda_emulator.state.extensions import ExtensionRegistry, FunctionInfo
+from lambda_emulator.state.notify import Notifier
+from lambda_emulator.state.runtime import MAX_PAYLOAD_BYTES, Invocation, RuntimeState
+from lambda_emulator.telemetry.hub import Subscription, TelemetryHub
 from tests.support.s3 import free_port
 
 EXTERNAL = "my-extension"

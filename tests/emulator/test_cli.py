@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from lambda_emulator.cli import main
+from lambda_emulator.cli.main import main
 from tests.emulator.harness import REPO
 
 pytestmark = pytest.mark.integration

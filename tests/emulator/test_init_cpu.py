@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.init_cpu import InitCpuPolicy, init_cpu
-from lambda_emulator.measurements import InitCpu, InitRecord
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.init_cpu import InitCpuPolicy, init_cpu
+from lambda_emulator.state.measurements import InitCpu, InitRecord
+from lambda_emulator.state.runtimes import SimulatedRuntime
 
 HERE = Path(__file__).parent
 AUTO, BOOSTED, THROTTLED = InitCpuPolicy.AUTO, InitCpuPolicy.BOOSTED, InitCpuPolicy.THROTTLED

@@ -11,9 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from lambda_emulator.environment import Emulator
-from lambda_emulator.errors import InitFailed
-from lambda_emulator.runtimes import AwsLambdaRic
+from lambda_emulator import Emulator
+from lambda_emulator.state.errors import InitFailed
+from lambda_emulator.state.runtimes import AwsLambdaRic
 from tests.emulator.harness import REPO, environment, seen
 
 pytestmark = pytest.mark.integration

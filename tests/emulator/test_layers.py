@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from lambda_emulator.cli import main
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.isolation import hosts_file, remove_stale_roots
-from lambda_emulator.layer import MAX_UNZIPPED_BYTES, LayerError, extension_executables, merge_layers
-from lambda_emulator.runtimes import SimulatedRuntime
-from lambda_emulator.sandbox_address import claim_sandbox_address
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.cli.main import main
+from lambda_emulator.sandbox.address import claim_sandbox_address
+from lambda_emulator.sandbox.isolation import hosts_file, remove_stale_roots
+from lambda_emulator.sandbox.layers import MAX_UNZIPPED_BYTES, LayerError, extension_executables, merge_layers
+from lambda_emulator.state.runtimes import SimulatedRuntime
 from tests.emulator.harness import REPO
 
 Capture = pytest.CaptureFixture[str]
@@ -125,12 +125,10 @@ def test_two_environments_never_get_the_same_address() -> None:
 
 KILLED_EMULATOR = """
 import asyncio, os, signal, sys
-from lambda_emulator.config import EmulatorConfig
-from lambda_emulator.isolation import open_isolation
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator.sandbox.isolation import Wanted, open_isolation
 
 async def main():
-    isolation = await open_isolation(EmulatorConfig(runtime=SimulatedRuntime(), use_namespaces=True))
+    isolation = await open_isolation(Wanted((), None, sys.executable, use_namespaces=True))
     print(isolation.root, flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -158,13 +156,11 @@ def existing(paths: list[Path]) -> list[Path]:
 
 
 CHROOTED_EMULATOR = """
-import asyncio, subprocess
-from lambda_emulator.config import EmulatorConfig
-from lambda_emulator.isolation import open_isolation
-from lambda_emulator.runtimes import SimulatedRuntime
+import asyncio, subprocess, sys
+from lambda_emulator.sandbox.isolation import Wanted, open_isolation
 
 async def main():
-    isolation = await open_isolation(EmulatorConfig(runtime=SimulatedRuntime(), use_namespaces=True))
+    isolation = await open_isolation(Wanted((), None, sys.executable, use_namespaces=True))
     enter, cwd = isolation.spawn("/tmp", None)
     seen = subprocess.run(["cat", "/etc/hosts"], preexec_fn=enter, cwd=cwd, capture_output=True, text=True)
     print(seen.stdout.splitlines()[0], flush=True)

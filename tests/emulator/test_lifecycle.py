@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from lambda_emulator.environment import Emulator
-from lambda_emulator.runtimes import AwsLambdaRic
+from lambda_emulator import Emulator
+from lambda_emulator.state.runtimes import AwsLambdaRic
 from tests.emulator.harness import REPO, environment
 from tests.emulator.harness import seen as seen_records
 from tests.emulator.harness import seen_pair as seen

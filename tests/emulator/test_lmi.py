@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 import pytest
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.errors import InitFailed
-from lambda_emulator.measurements import InvokeRecord
-from lambda_emulator.runtimes import AwsLambdaRic
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.errors import InitFailed
+from lambda_emulator.state.measurements import InvokeRecord
+from lambda_emulator.state.runtimes import AwsLambdaRic
 from tests.emulator.harness import REPO, environment, fixture, seen, shape
 
 pytestmark = pytest.mark.integration
@@ -169,7 +169,7 @@ async def test_a_crashed_worker_leaves_the_others_serving(tmp_path: Path) -> Non
         crashed = await emulator.invoke(b'{"crash": true}')
         # THEN that invoke gets no answer (timeout), and the environment goes on with the other worker
         after = await emulator.invoke_concurrently([b'{"sleep_ms": 50}'] * 4)
-        generation = emulator.generation
+        generation = emulator.current.number
     assert crashed.status == "timeout"
     assert [r.status for r in after] == ["success"] * 4 and most_at_once(after) == 1 and generation == 1
     assert len({orjson.loads(r.response)["worker"] for r in after}) == 1

@@ -14,13 +14,13 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from lambda_emulator.credentials import CredentialsEndpoint
-from lambda_emulator.extensions_api import ExtensionRegistry, FunctionInfo
-from lambda_emulator.modes import rules_for
-from lambda_emulator.notify import Notifier
-from lambda_emulator.routes import ApiHandlers, build_app
-from lambda_emulator.runtime_api import Invocation, RuntimeState
-from lambda_emulator.telemetry import TelemetryHub
+from lambda_emulator.api.server import ApiHandlers, build_app
+from lambda_emulator.state.credentials import CredentialsEndpoint
+from lambda_emulator.state.extensions import ExtensionRegistry, FunctionInfo
+from lambda_emulator.state.modes import rules_for
+from lambda_emulator.state.notify import Notifier
+from lambda_emulator.state.runtime import Invocation, RuntimeState
+from lambda_emulator.telemetry.hub import TelemetryHub
 
 EXTERNAL = "my-extension"
 IDENTITY = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", None)

@@ -9,11 +9,11 @@ from typing import Any
 import orjson
 import pytest
 
-from lambda_emulator.config import ConfigError, EmulatorConfig
-from lambda_emulator.credentials import CredentialsEndpoint
-from lambda_emulator.modes import default_init_timeout_s, rules_for
-from lambda_emulator.platform_env import extension_environment, function_env, identity_for
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator.state.config import PLACEHOLDER_IDENTITY, ConfigError, EmulatorConfig
+from lambda_emulator.state.credentials import CredentialsEndpoint
+from lambda_emulator.state.modes import default_init_timeout_s, rules_for
+from lambda_emulator.state.platform_env import extension_environment, function_env, identity_for
+from lambda_emulator.state.runtimes import SimulatedRuntime
 
 KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
@@ -141,3 +141,39 @@ def test_credentials_record_who_asked_with_which_token_and_when() -> None:
     assert [(r.authorized, r.phase, r.at) for r in endpoint.requests] == [
         (False, "restore", clock.now), (False, "restore", clock.now), (True, "restore", clock.now),
     ]  # fmt: skip
+
+
+def test_a_function_always_has_credentials_placeholders_when_none_are_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN no keys anywhere: not in the function's variables, not on the host
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+    # WHEN the function's variables are built with Lambda's defaults
+    env = function_env(config(), "127.0.0.1:9001", "stream", "/var/task", None)
+    # THEN it has role-like temporary credentials all the same, and the console's region, memory and timeout
+    assert tuple(env[k] for k in KEYS) == PLACEHOLDER_IDENTITY
+    assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA") and env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128" and config().timeout_s == 3.0
+
+
+def test_the_hosts_keys_come_next_and_a_tests_own_variable_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAHOST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "host-secret")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    from_host = function_env(config(), "127.0.0.1:9001", "stream", "/var/task", None)
+    taken_away = function_env(config(env={"AWS_ACCESS_KEY_ID": ""}), "127.0.0.1:9001", "stream", "/var/task", None)
+    assert (from_host["AWS_ACCESS_KEY_ID"], from_host["AWS_SECRET_ACCESS_KEY"]) == ("AKIAHOST", "host-secret")
+    assert "AWS_SESSION_TOKEN" not in from_host
+    assert taken_away["AWS_ACCESS_KEY_ID"] == ""  # a test can still take the keys away (our extension's init test)
+
+
+def test_a_credentials_endpoint_the_test_names_itself_gets_no_keys_beside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN no keys anywhere, and a function pointed at a credentials endpoint of the test's own
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+    own = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "t"}
+    env = function_env(config(env=own), "127.0.0.1:9001", "stream", "/var/task", None)
+    # THEN no placeholder keys are added: an SDK would take them before the endpoint
+    assert (
+        not set(KEYS) & set(env)
+        and env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] == own["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+    )

@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 import pytest
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.runtimes import AwsLambdaRic, SimulatedRuntime
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.runtimes import AwsLambdaRic, SimulatedRuntime
 from tests.emulator.harness import (
     FS_PROBE,
     HERE,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lambda_emulator.cgroups.host import Via, choose, probe
-from lambda_emulator.measurements import Limits
-from lambda_emulator.sandbox import SandboxUnavailable, create_sandbox
+from lambda_emulator.sandbox.cgroups.host import Via, choose, probe
+from lambda_emulator.sandbox.figures import Limits
+from lambda_emulator.sandbox.limits import SandboxUnavailable, create_sandbox
 from tests.emulator.fake_cgroup import FakeCgroupFs
 
 NEEDS = "a memory and a cpu controller (cgroup v1, or v2 with memory+cpu in cgroup.subtree_control) and root"

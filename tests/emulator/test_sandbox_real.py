@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from lambda_emulator.cgroups.fs import CgroupFs
-from lambda_emulator.cgroups.host import Via, choose, probe
-from lambda_emulator.cgroups.stale import groups_of, remove_stale
-from lambda_emulator.sandbox import Sandbox, build_sandbox, create_sandbox
+from lambda_emulator.sandbox.cgroups.fs import CgroupFs
+from lambda_emulator.sandbox.cgroups.host import Via, choose, probe
+from lambda_emulator.sandbox.cgroups.stale import groups_of, remove_stale
+from lambda_emulator.sandbox.limits import Sandbox, build_sandbox, create_sandbox
 
 pytestmark = pytest.mark.integration
 BUSY = [sys.executable, "-c", "while True: pass"]
 CREATE_AND_WAIT = (
-    "import sys, time; from lambda_emulator.sandbox import create_sandbox; s = create_sandbox(128); "
+    "import sys, time; from lambda_emulator.sandbox.limits import create_sandbox; s = create_sandbox(128); "
     "print(s.plan.describe(), flush=True); time.sleep(float(sys.argv[1]))"
 )
 

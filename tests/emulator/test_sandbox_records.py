@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.measurements import Limits, to_json
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.sandbox.figures import Limits
+from lambda_emulator.state.measurements import to_json
+from lambda_emulator.state.runtimes import SimulatedRuntime
 
 pytestmark = pytest.mark.integration
 

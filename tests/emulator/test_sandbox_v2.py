@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lambda_emulator.cgroups.fs import CgroupError
-from lambda_emulator.cgroups.host import Via
-from lambda_emulator.sandbox import Sandbox, SandboxUnavailable, create_sandbox
+from lambda_emulator.sandbox.cgroups.fs import CgroupError
+from lambda_emulator.sandbox.cgroups.host import Via
+from lambda_emulator.sandbox.limits import Sandbox, SandboxUnavailable, create_sandbox
 from tests.emulator.fake_cgroup import FakeCgroupFs
 
 MB = 1024 * 1024

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from lambda_emulator.environment import Emulator
-from lambda_emulator.schemas import shaped
+from lambda_emulator import Emulator
+from lambda_emulator.telemetry.schemas import shaped
 from tests.emulator.harness import environment, fixture, seen, shape
 
 SCHEMAS = ["2022-07-01", "2022-12-13", "2025-01-29"]

@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.errors import EmulatorError
-from lambda_emulator.runtimes import AwsLambdaRic
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.errors import EmulatorError
+from lambda_emulator.state.runtimes import AwsLambdaRic
 from tests.emulator.harness import HERE, environment, fixture, outside_peer, seen, shape
 
 pytestmark = pytest.mark.integration
@@ -94,7 +94,7 @@ async def test_the_runtime_s_restore_hook_runs_at_the_restore(tmp_path: Path) ->
     config, _ = snapstart(tmp_path)
     async with Emulator(config) as emulator:
         await emulator.start()
-        assert emulator.runtime.restore.waiting  # the simulated runtime waits on GET /runtime/restore/next
+        assert emulator.current.runtime.restore.waiting  # the simulated runtime waits on GET /runtime/restore/next
         first = await emulator.restore()
         second = await emulator.restore()
         emitted = [(e["type"], e["record"]) for e in emulator.telemetry.emitted]

@@ -37,6 +37,17 @@ def a_forbidden_import(copy: Path) -> None:
     (copy / "telemetry_ext" / "gate_probe.py").write_text(probe)
 
 
+def an_import_cycle(copy: Path) -> None:
+    """Two modules that import each other (for types only: mypy and the contracts pass, the cycle gate must not)."""
+    for name, other in (("a", "b"), ("b", "a")):
+        probe = (
+            f'"""Probe."""\n\nfrom __future__ import annotations\n\nfrom typing import TYPE_CHECKING\n\n'
+            f"if TYPE_CHECKING:\n    from telemetry_tools.gate_probe_{other} import Probe{other.upper()}\n\n\n"
+            f"class Probe{name.upper()}:\n    def partner(self) -> Probe{other.upper()} | None:\n        return None\n"
+        )
+        (copy / "telemetry_tools" / f"gate_probe_{name}.py").write_text(probe)
+
+
 def a_broken_template(copy: Path) -> None:
     template = copy / "deploy" / "template.yaml"
     text = template.read_text()
@@ -74,7 +85,7 @@ def run_check(copy: Path) -> subprocess.CompletedProcess[str]:
 def test_the_pristine_copy_passes_every_gate(pristine: Path) -> None:
     run = run_check(pristine)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.count(": passed") == 5, run.stdout
+    assert run.stdout.count(": passed") == 6, run.stdout
 
 
 @pytest.mark.parametrize(
@@ -85,6 +96,7 @@ def test_the_pristine_copy_passes_every_gate(pristine: Path) -> None:
         (a_type_error, "mypy --strict"),
         (a_type_error_in_a_benchmark, "mypy --strict"),
         (a_forbidden_import, "import contracts"),
+        (an_import_cycle, "import cycles"),
         (a_broken_template, "cfn-lint deploy/template.yaml"),
     ],
 )

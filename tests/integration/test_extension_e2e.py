@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.errors import InitFailed
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.errors import InitFailed
+from lambda_emulator.state.runtimes import SimulatedRuntime
 from tests.support.exactly_once import assert_every_event_once
 from tests.support.layers import E2E_FLAVOURS, FLAVOURS, Flavour
 from tests.support.s3 import S3Server, decode_object

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.runtimes import AwsLambdaRic
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.runtimes import AwsLambdaRic
 from tests.support.exactly_once import assert_every_event_once
 from tests.support.fault_proxy import FaultProxy
 from tests.support.layers import FLAVOURS, REPO, Flavour

@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.runtimes import SimulatedRuntime
 from tests.support.layers import FLAVOURS, Flavour
 from tests.support.listening import environment_pids, listening
 from tests.support.s3 import S3Server, decode_object, free_port

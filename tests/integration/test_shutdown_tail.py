@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
-from lambda_emulator.layer import unpack_layer
+from lambda_emulator.sandbox.layers import unpack_layer
 from tests.support.lambda_driver import Driver, driving
 from tests.support.layers import FLAVOURS, Flavour
 from tests.support.s3 import S3Server, decode_object, free_port

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_emulator.layer import unpack_layer
+from lambda_emulator.sandbox.layers import unpack_layer
 from tests.support.importtime import init_imports
 from tests.support.lambda_driver import driving
 from tests.support.layers import FLAVOURS, Flavour

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
-from lambda_emulator.layer import unpack_layer
+from lambda_emulator.sandbox.layers import unpack_layer
 from tests.support.aws_namespace import namespaces_available, run_in_aws_namespace, system_bundle
 from tests.support.certs import make_server_certificate, s3_host_names
 from tests.support.exactly_once import assert_every_event_once

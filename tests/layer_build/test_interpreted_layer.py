@@ -19,8 +19,8 @@ import orjson
 import pytest
 from layer_interpreted import PYTHON_VERSIONS, find_interpreters
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.runtimes import SimulatedRuntime
 from tests.support.s3 import S3Server, decode_object
 
 pytestmark = pytest.mark.integration

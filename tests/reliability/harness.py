@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.measurements import InvokeRecord, ShutdownRecord
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.measurements import InvokeRecord, ShutdownRecord
+from lambda_emulator.state.runtimes import SimulatedRuntime
 from tests.support.exactly_once import Tally
 from tests.support.fault_proxy import FaultProxy
 from tests.support.layers import REPO, Flavour

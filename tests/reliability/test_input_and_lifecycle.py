@@ -11,9 +11,9 @@ import aiohttp
 import orjson
 import pytest
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.errors import InitFailed
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.errors import InitFailed
+from lambda_emulator.state.runtimes import SimulatedRuntime
 from tests.reliability.harness import report, run_case
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.layers import Flavour

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_emulator.environment import Emulator
+from lambda_emulator import Emulator
 from tests.reliability.harness import report, run_case
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.layers import Flavour

@@ -23,9 +23,9 @@ from typing import Any
 
 import orjson
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.measurements import to_json
-from lambda_emulator.runtimes import AwsLambdaRic, RuntimeSpec, SimulatedRuntime
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.measurements import to_json
+from lambda_emulator.state.runtimes import AwsLambdaRic, RuntimeSpec, SimulatedRuntime
 from tests.support.credentials_server import CredentialsEndpoint, serving
 from tests.support.fault_proxy import FaultProxy
 from tests.support.s3 import REGION, S3Server, decode_object, start_s3_server

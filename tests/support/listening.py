@@ -7,8 +7,8 @@ import contextlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from lambda_emulator.connections import session_members as environment_pids
-from lambda_emulator.connections import socket_inodes
+from lambda_emulator.sandbox.connections import session_members as environment_pids
+from lambda_emulator.sandbox.connections import socket_inodes
 
 __all__ = ["environment_pids", "listening"]
 LISTEN = "0A"

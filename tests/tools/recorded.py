@@ -12,9 +12,9 @@ from pathlib import Path
 
 import orjson
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.measurements import InitRecord, InvokeRecord
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.measurements import InitRecord, InvokeRecord
+from lambda_emulator.state.runtimes import SimulatedRuntime
 from tests.support.layers import SOURCE
 from tests.support.s3 import S3Server, free_port
 

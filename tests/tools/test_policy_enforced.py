@@ -18,8 +18,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lambda_emulator.environment import Emulator, EmulatorConfig
-from lambda_emulator.runtimes import SimulatedRuntime
+from lambda_emulator import Emulator, EmulatorConfig
+from lambda_emulator.state.runtimes import SimulatedRuntime
 from telemetry_tools import settings
 from telemetry_tools.policy import function_policy
 from tests.support.layers import SOURCE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from lambda_emulator.progress import progress
+from lambda_emulator.cli.progress import progress
 
 
 class Terminal(io.StringIO):
