@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from startup import CpuAccount  # noqa: E402
 
-from lambda_emulator.layer import unpack_layer  # noqa: E402
+from lambda_emulator.sandbox.layers import unpack_layer  # noqa: E402
 from tests.support.lambda_driver import Driver, driving  # noqa: E402
 from tests.support.s3 import S3Server, free_port, start_s3_server  # noqa: E402
 
