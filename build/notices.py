@@ -66,10 +66,10 @@ def write_notices(files: list[Carried], root: Path, folder: Path, origin: str) -
     owned, packages = owners(root), installed(root)
     by_package: dict[str, list[str]] = {}
     for carried in files:
-        package = owner_of(carried, root, owned)
-        if package is None:
+        owner = owner_of(carried, root, owned)
+        if owner is None:
             raise RuntimeError(f"{carried.inside} in {root} belongs to no installed package: its licence is unknown")
-        by_package.setdefault(package, []).append(carried.name)
+        by_package.setdefault(owner, []).append(carried.name)
     folder.mkdir(parents=True, exist_ok=True)
     lines = [
         f"telemetry-ext/bin/ holds these files from {origin}, unchanged but for a RUNPATH Nuitka may set.",

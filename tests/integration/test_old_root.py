@@ -48,7 +48,7 @@ exec /usr/sbin/chroot "$root" /opt/extensions/telemetry-ext "$@"' harness ROOT "
 def prepared_root(arch: str, no_libc: bool) -> Path:
     """The cached root (build/old-root.sh makes it the first time: about 40 s, 2 minutes for arm64 under qemu)."""
     command = [str(REPO / "build" / "old-root.sh"), arch, *(["--no-libc"] if no_libc else [])]
-    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=900)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         pytest.fail(f"build/old-root.sh {arch}: exit {done.returncode}: {done.stderr[-2000:]}")
     return Path(done.stdout.strip().splitlines()[-1])
