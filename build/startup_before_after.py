@@ -59,7 +59,10 @@ def summary(samples: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, Any
         for _, kind, key in FIGURES:
             values = [run[key] for run in runs[kind]]
             low, _, high = statistics.quantiles(values, n=4)
-            figures[f"{kind}.{key}"] = {"median": round(statistics.median(values), 2), "quartiles": [low, high]}
+            figures[f"{kind}.{key}"] = {
+                "median": round(statistics.median(values), 2),
+                "quartiles": [round(low, 2), round(high, 2)],
+            }
         count = runs["instructions"][0]
         figures["instructions_m"] = None if count is None else round(count / 1e6, 1)
         out[name] = figures

@@ -62,7 +62,7 @@ def stand_in_native_layer(folder: Path, loader: bool) -> Path:
     shutil.copy2(REPO / "layer" / "extensions" / "telemetry-ext", launcher)
     bin_dir = folder / "telemetry-ext" / "bin"
     bin_dir.mkdir(parents=True)
-    report = '#!/bin/sh\necho "$0|$*|$LAMBDA_EXTENSION_NAME|${LOCPATH:-no LOCPATH}"\n'
+    report = '#!/bin/sh\necho "$0|$*|$LAMBDA_EXTENSION_NAME|${LC_ALL:-no LC_ALL}"\n'
     names = ["telemetry-ext", "ld-linux-x86-64.so.2"] if loader else ["telemetry-ext"]
     for name in names:
         (bin_dir / name).write_text(report)
@@ -74,14 +74,14 @@ def test_the_native_flavour_runs_the_program_through_the_layers_loader_and_libra
     # GIVEN a native layer that carries its loader, started by a relative path (Lambda gives an absolute one)
     stand_in_native_layer(tmp_path / "opt", loader=True)
     # WHEN the launcher runs with only the shell (no PATH: it forks no dirname or basename)
-    result = subprocess.run(["/bin/sh", "opt/extensions/telemetry-ext", "--flag"], cwd=tmp_path, env={},
+    result = subprocess.run(["/bin/sh", "opt/extensions/telemetry-ext", "--flag"], cwd=tmp_path, env={"LANG": "en_US.UTF-8"},
                             capture_output=True, text=True, timeout=60)  # fmt: skip
-    # THEN the loader ran the program with the layer's libraries only, the launcher's name, and no locale files
+    # THEN the loader ran the program with the layer's libraries only, the launcher's name, and the C locale
     assert result.returncode == 0, result.stderr
     bin_dir = f"{tmp_path}/opt/telemetry-ext/bin"
     assert result.stdout == (
         f"{bin_dir}/ld-linux-x86-64.so.2|--inhibit-cache --library-path {bin_dir} {bin_dir}/telemetry-ext --flag|"
-        f"telemetry-ext|{tmp_path}/opt/telemetry-ext/no-locales\n"
+        "telemetry-ext|C\n"
     )
 
 
@@ -89,4 +89,4 @@ def test_a_native_layer_without_a_loader_runs_its_program_directly(tmp_path: Pat
     launcher = stand_in_native_layer(tmp_path / "opt", loader=False)
     result = subprocess.run([str(launcher)], env={}, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"{tmp_path}/opt/telemetry-ext/bin/telemetry-ext||telemetry-ext|no LOCPATH\n"
+    assert result.stdout == f"{tmp_path}/opt/telemetry-ext/bin/telemetry-ext||telemetry-ext|no LC_ALL\n"
