@@ -15,13 +15,17 @@ if ! python_ok; then
     python_ok || fail "python3 >= 3.11 with venv is still missing after installing Debian's python3"
 fi
 
+# Every package at the version in constraints/dev.txt (scripts/pin.sh writes it; an update is a commit).
+# PIP_CONSTRAINT, not -c: pip passes the environment on to the isolated build of the project (hatchling and
+# its dependencies), which a -c on the command line does not reach.
 make_venv() {
-    python3 -m venv .venv &&
-        .venv/bin/pip install --disable-pip-version-check --upgrade pip &&
-        .venv/bin/pip install --disable-pip-version-check -e '.[dev]' &&
-        touch .venv/.installed
+    export PIP_CONSTRAINT=$PWD/constraints/dev.txt
+    python3 -m venv .venv || return
+    .venv/bin/pip install --disable-pip-version-check --upgrade pip || return
+    .venv/bin/pip install --disable-pip-version-check -e '.[dev]' || return
+    touch .venv/.installed
 }
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import telemetry_ext, moto, awslambdaric' 2>/dev/null \
-        || [ pyproject.toml -nt .venv/.installed ]; then
+        || [ pyproject.toml -nt .venv/.installed ] || [ constraints/dev.txt -nt .venv/.installed ]; then
     step "creating .venv with the project and its dev tools (pip)" make_venv
 fi

@@ -13,20 +13,27 @@ PANELS = (
     ("Cold start, median (ms)", ("init_median_ms", "init_throttled_median_ms"), ("boosted", "throttled")),
     ("Extension init CPU, median (ms)", ("ext_init_cpu_median_ms",), ("boosted init",)),
 )
+CPU_PANELS = (
+    ("CPU-bound handler: duration (ms)", ("duration_avg_ms",), ("mean",)),
+    ("CPU-bound handler: extension CPU per invoke (ms)", ("ext_cpu_per_invoke_ms",), ("median of sessions",)),
+)
+"""The CPU-bound workload (tests/handlers/hasher.py), where the extension's CPU is taken from the function."""
 
 
-def draw(figures: dict[str, Any], memory_mb: int, target: Path) -> None:
+def draw(figures: dict[str, Any], memory_mb: int, target: Path, cpu: dict[str, Any] | None = None) -> None:
+    """The panels of the seed's workload, then those of the CPU-bound one (`cpu`'s figures) if it ran."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     variants = [v for v in ("none", "interpreted", "native") if v in figures]
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.8))
-    for axis, (title, keys, labels) in zip(axes, PANELS, strict=True):
+    panels = [(figures, *panel) for panel in PANELS] + [(cpu, *panel) for panel in CPU_PANELS if cpu]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8))
+    for axis, (source, title, keys, labels) in zip(axes, panels, strict=True):
         width = 0.8 / len(variants)
         for index, variant in enumerate(variants):
-            values = [figures[variant].get(key) or 0 for key in keys]
+            values = [source[variant].get(key) or 0 for key in keys]
             positions = [k + index * width for k in range(len(keys))]
             bars = axis.bar(positions, values, width, label=variant, color=COLOURS[variant])
             axis.bar_label(bars, fmt="%.4g", fontsize=7)

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import startup  # noqa: E402
 from chart import draw  # noqa: E402
 from report import limits_summary, markdown, no_limits_line, summarise  # noqa: E402
-from run import POLICIES, run_one, variants  # noqa: E402
+from run import POLICIES, WORKLOADS, run_one, variants  # noqa: E402
 
 from lambda_emulator.init_cpu import InitCpuPolicy  # noqa: E402
 from telemetry_tools.report.build import build as build_report  # noqa: E402
@@ -37,6 +37,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--invocations", type=int, default=40, help="invokes per cold start (default 40)")
     parser.add_argument("--rounds", type=int, default=3, help="cold starts per variant (default 3)")
     parser.add_argument("--sleep-ms", type=int, default=500, help="the handler's sleep (default 500, as the seed)")
+    parser.add_argument(
+        "--workloads",
+        default="sleep,cpu",
+        help="sleep (the seed's HeaderCounter), cpu (SHA-256, 4-18 ms of CPU a call on a full core); default both",
+    )
     parser.add_argument(
         "--startup-rounds",
         type=int,
@@ -64,12 +69,35 @@ def context(args: argparse.Namespace, sessions: list[dict[str, Any]]) -> dict[st
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {cpu}",
         "commit": commit.stdout.strip() or "unknown",
         "python": platform.python_version(),
-        "workload": f"awslambdaric HeaderCounter, sleep {args.sleep_ms} ms; per variant {args.rounds} cold starts "
-        f"with a boosted init, each followed by {args.invocations} invokes, and {args.rounds} init-only cold starts "
-        "with a throttled init; interleaved none/interpreted/native",
+        "workload": f"awslambdaric; per workload ({workload_names(args)}) and variant {args.rounds} cold starts with "
+        f"a boosted init, each followed by {args.invocations} invokes, and {args.rounds} init-only cold starts with a "
+        "throttled init; interleaved none/interpreted/native",
         "limits": limits_summary(sessions),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+
+
+def workload_names(args: argparse.Namespace) -> str:
+    names = [name.strip() for name in args.workloads.split(",") if name.strip()]
+    unknown = [name for name in names if name not in WORKLOADS]
+    if unknown or not names:
+        raise SystemExit(f"compare: error: --workloads: unknown {', '.join(unknown) or 'none given'}; "
+                         f"choose from {', '.join(WORKLOADS)}")  # fmt: skip
+    return ", ".join(f"{name}: {WORKLOADS[name].description}" for name in names)
+
+
+def sessions_to_run(args: argparse.Namespace, memories: list[int]) -> list[tuple[int, InitCpuPolicy, str, Any]]:
+    """Per memory size and round: a boosted session per workload and variant, then the init-only throttled ones
+    (the init does not depend on the workload: the seed's handler), variants interleaved innermost."""
+    names = [name.strip() for name in args.workloads.split(",") if name.strip()]
+    plan = []
+    for memory in memories:
+        for _ in range(args.rounds):
+            for policy in POLICIES:
+                for workload in names if policy is InitCpuPolicy.BOOSTED else names[:1]:
+                    for variant in variants(REPO / "dist", args.arch):
+                        plan.append((memory, policy, workload, variant))
+    return plan
 
 
 def progress_line(label: str) -> Callable[[int, int], None]:
@@ -86,18 +114,13 @@ async def measure(args: argparse.Namespace, memories: list[int]) -> list[dict[st
     s3 = start_s3_server()
     sessions = []
     try:
-        todo = [
-            (memory, round_number, policy, variant)
-            for memory in memories
-            for round_number in range(args.rounds)
-            for policy in POLICIES
-            for variant in variants(REPO / "dist", args.arch)
-        ]
-        for number, (memory, round_number, policy, variant) in enumerate(todo, 1):
-            label = f"[{number}/{len(todo)}] {memory} MB round {round_number + 1} {variant.name}, {policy} init"
+        todo = sessions_to_run(args, memories)
+        for number, (memory, policy, workload, variant) in enumerate(todo, 1):
+            label = f"[{number}/{len(todo)}] {memory} MB {workload} {variant.name}, {policy} init"
             invocations = args.invocations if policy is InitCpuPolicy.BOOSTED else 0
-
-            session = await run_one(variant, s3, memory, invocations, args.sleep_ms, progress_line(label), policy)
+            session = await run_one(
+                variant, s3, memory, invocations, args.sleep_ms, progress_line(label), policy, WORKLOADS[workload]
+            )
             done = f"{invocations} invokes" if invocations else "init only"
             print(
                 f"  {label}: cold start {session['init']['duration_ms']:.0f} ms, {done}, {session['wall_s']} s",
@@ -130,13 +153,17 @@ def main(argv: list[str] | None = None) -> int:
     print("compare: measuring (progress per session)", flush=True)
     sessions = asyncio.run(measure(args, memories))
     figures = {m: summarise(sessions, builds, m) for m in memories}
+    ran_cpu = any(s.get("workload") == "cpu" for s in sessions)
+    figures_cpu = {m: summarise(sessions, builds, m, "cpu") for m in memories} if ran_cpu else None
     info = context(args, sessions)
     args.out.mkdir(parents=True, exist_ok=True)
-    raw = {"context": info, "builds": builds, "figures": figures, "sessions": sessions, "startup": start_up}
+    raw = {"context": info, "builds": builds, "figures": figures, "figures_cpu": figures_cpu, "sessions": sessions,
+           "startup": start_up}  # fmt: skip
     (args.out / "compare.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
-    table = markdown(figures, info, startup.markdown(start_up["summary"]) if start_up else None)
+    startup_table = startup.markdown(start_up["summary"]) if start_up else None
+    table = markdown(figures, info, startup_table, figures_cpu, start_up["summary"] if start_up else None)
     (args.out / "compare.md").write_text(table)
-    draw(figures[memories[0]], memories[0], args.out / "compare.png")
+    draw(figures[memories[0]], memories[0], args.out / "compare.png", (figures_cpu or {}).get(memories[0]))
     warning = no_limits_line(sessions)
     if warning:
         print(warning)
@@ -145,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     report = build_report(local_files(args.out / "s3"), "every session's S3 bucket (both layers)", args.out / "report")
     print(f"report built from what the extension wrote to S3: {report.markdown}, {report.png}")
     complete = all(
-        f[v]["reports_in_s3"] == f[v]["invocations"] for f in figures.values() for v in ("interpreted", "native")
+        f[v]["reports_in_s3"] == f[v]["invocations"]
+        for by_memory in (figures, figures_cpu or {})
+        for f in by_memory.values()
+        for v in ("interpreted", "native")
     )
     return 0 if complete else 1
 

@@ -38,6 +38,21 @@ ISSUE_12_TARGETS = (
 )
 """Issue 12 (cold start), at the memory size measured first: init CPU is the emulator's, with a boosted init of one
 vCPU (a full core); the start-up section below measures the same without the emulator."""
+ISSUE_21_TARGETS = (
+    ("CPU-bound handler: mean duration added ≤ +2 %", "cpu", "duration_delta_pct", 2.0),
+    ("CPU-bound handler: extension CPU per invoke ≤ 0.3 ms", "cpu", "ext_cpu_per_invoke_ms", 0.3),
+    ("CPU-bound handler: extension CPU per invoke ≤ 0.7 x interpreted", "cpu", "cpu_per_invoke_ratio", 0.7),
+    ("init CPU, exec → first /next, full core, launcher and threads ≤ 15 ms", "startup", "first_next_cpu_median_ms",
+     15.0),
+    ("cold start added, boosted init ≤ 40 ms", "sleep", "init_added_ms", 40.0),
+    ("cold start added, throttled init ≤ 300 ms", "sleep", "init_throttled_added_ms", 300.0),
+    ("PostRuntime avg ≤ 1 ms (CPU-bound handler)", "cpu", "post_runtime_avg_ms", 1.0),
+    ("PostRuntime max ≤ 20 ms (CPU-bound handler)", "cpu", "post_runtime_max_ms", 20.0),
+    ("extension peak RSS ≤ 12 MB", "sleep", "ext_peak_rss_mb", 12.0),
+    ("layer zip ≤ 8 MB", "sleep", "zip_mb", 8.0),
+)  # fmt: skip
+"""Issue 21 (the extension's CPU): (name, source, key, limit); the source is a workload's figures or the start-up
+bench's summary (full core, no emulator)."""
 EXTENSION = "telemetry-ext"
 VARIANTS = ("none", "interpreted", "native")
 
@@ -46,10 +61,16 @@ def _median(values: Sequence[float]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
 
-def summarise(sessions: list[dict[str, Any]], builds: dict[str, dict[str, Any]], memory_mb: int) -> dict[str, Any]:
-    """Per variant: the figures of the table, from every session of that variant at `memory_mb`."""
+def summarise(
+    sessions: list[dict[str, Any]], builds: dict[str, dict[str, Any]], memory_mb: int, workload: str = "sleep"
+) -> dict[str, Any]:
+    """Per variant: the figures of the table, from every session of that variant at `memory_mb` that ran
+    `workload` (the init-only throttled sessions, which run no invoke, count for every workload)."""
     out: dict[str, Any] = {}
-    at_memory = [s for s in sessions if s["memory_mb"] == memory_mb]
+    at_memory = [
+        s for s in sessions
+        if s["memory_mb"] == memory_mb and (s.get("workload", "sleep") == workload or _policy(s) == "throttled")
+    ]  # fmt: skip
     for variant in VARIANTS:
         boosted = [s for s in at_memory if s["variant"] == variant and _policy(s) == "boosted"]
         throttled = [s for s in at_memory if s["variant"] == variant and _policy(s) == "throttled"]
@@ -220,8 +241,56 @@ ROWS = (
 )  # fmt: skip
 
 
-def markdown(figures_by_memory: dict[int, dict[str, Any]], context: dict[str, Any], startup: str | None = None) -> str:
-    """The tables per memory size, the targets, and `startup` (scripts/bench/startup.py's table) if given."""
+CPU_ROWS = (
+    ("duration mean / max (ms)", ("duration_avg_ms", "duration_max_ms")),
+    ("mean duration added vs none (ms / %)", ("duration_delta_ms", "duration_delta_pct")),
+    ("extension CPU per invoke after the first, median of sessions (ms)", ("ext_cpu_per_invoke_ms",)),
+    ("extension CPU, first invoke median (ms)", ("ext_cpu_first_invoke_ms",)),
+    ("PostRuntimeExtensionsDuration avg / p99 / max (ms)",
+     ("post_runtime_avg_ms", "post_runtime_p99_ms", "post_runtime_max_ms")),
+    ("S3 objects (PUTs that landed)", ("s3_objects",)),
+    ("platform.report in S3 / invocations", ("reports_in_s3", "invocations")),
+)  # fmt: skip
+"""The CPU-bound workload's table: what the extension's CPU costs a function that computes."""
+
+
+def cpu_markdown(figures_by_memory: dict[int, dict[str, Any]]) -> list[str]:
+    lines = ["## The CPU-bound handler (SHA-256 over 100-499 blocks of 64 KiB a call, tests/handlers/hasher.py)", ""]
+    for memory, figures in figures_by_memory.items():
+        variants = [v for v in VARIANTS if v in figures]
+        lines += [f"### {memory} MB" + (": NO LIMITS" if figures.get("no_limits") else ""), ""]
+        lines += ["| | " + " | ".join(variants) + " |", "|---" * (len(variants) + 1) + "|"]
+        for label, keys in CPU_ROWS:
+            cells = [" / ".join(_cell(figures[v].get(k)) for k in keys) for v in variants]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def issue_21_verdicts(sleep: dict[str, Any], cpu: dict[str, Any] | None, startup: dict[str, Any] | None) -> list[str]:
+    """Issue 21's targets for the native flavour, each from its own source (a workload, or the start-up bench)."""
+    sources = {"sleep": sleep.get("native", {}), "cpu": (cpu or {}).get("native", {}),
+               "startup": (startup or {}).get("native", {})}  # fmt: skip
+    no_limits = sleep.get("no_limits") or (cpu or {}).get("no_limits")
+    lines = ["", "Targets (native), issue 21, the extension's CPU:", ""]
+    for name, source, key, limit in ISSUE_21_TARGETS:
+        value = sources[source].get(key)
+        verdict = "n/a" if value is None else ("met" if value <= limit else "MISSED")
+        measured = "" if value is None else f" ({_cell(value)})"
+        marked = " (no limits)" if no_limits and source != "startup" else ""
+        lines.append(f"- {name}: {verdict}{measured}{marked}")
+    return lines
+
+
+def markdown(
+    figures_by_memory: dict[int, dict[str, Any]],
+    context: dict[str, Any],
+    startup: str | None = None,
+    cpu_by_memory: dict[int, dict[str, Any]] | None = None,
+    startup_summary: dict[str, Any] | None = None,
+) -> str:
+    """The tables per memory size, the targets, the CPU-bound workload's tables (`cpu_by_memory`), and `startup`
+    (scripts/bench/startup.py's table and summary) if given."""
     lines = ["# Native vs interpreted vs no extension", ""]
     lines += [f"- {key}: {value}" for key, value in context.items()]
     lines += ["", SEED_ANCHORS, ""]
@@ -243,7 +312,10 @@ def markdown(figures_by_memory: dict[int, dict[str, Any]], context: dict[str, An
             if memory == next(iter(figures_by_memory)):
                 lines += ["", "Targets (native), issue 12, cold start:", ""]
                 lines += _verdicts(ISSUE_12_TARGETS, figures)
+                lines += issue_21_verdicts(figures, (cpu_by_memory or {}).get(memory), startup_summary)
         lines.append("")
+    if cpu_by_memory:
+        lines += cpu_markdown(cpu_by_memory)
     if startup:
         lines += ["## Start-up, full core, without the emulator (scripts/bench/startup.py)", "", startup]
     return "\n".join(lines)

@@ -1,4 +1,8 @@
-"""Run the seed workload three ways, interleaved: no extension, interpreted layer, native layer.
+"""Run each workload three ways, interleaved: no extension, interpreted layer, native layer.
+
+Workloads: the seed's (`sleep`: a HeaderCounter sleeping 500 ms) and one that computes (`cpu`: SHA-256 over
+100-499 blocks of 64 KiB a call, tests/handlers/hasher.py), where every millisecond of CPU the extension spends
+during an invoke is taken from the function's share (at 128 MB, 128/1769 of a core).
 
 One "session" = cold start, N invokes with a freeze between them, SHUTDOWN. Its init runs with the CPU of an
 on-demand init ("boosted", lambda_emulator/init_cpu.py). A second, init-only session per variant measures the
@@ -27,8 +31,20 @@ from lambda_emulator.runtimes import AwsLambdaRic  # noqa: E402
 from tests.support.s3 import S3Server, decode_object  # noqa: E402
 from tests.support.summary import parse_summary  # noqa: E402
 
-HANDLER = REPO / "tests" / "handlers" / "header_counter.py"
 PAYLOAD = b'{"headers": {"accept": "*/*", "host": "example.com", "user-agent": "bench"}}'
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    handler: Path
+    description: str
+
+
+WORKLOADS = {
+    "sleep": Workload("sleep", REPO / "tests" / "handlers" / "header_counter.py", "HeaderCounter, sleeping"),
+    "cpu": Workload("cpu", REPO / "tests" / "handlers" / "hasher.py", "SHA-256 over 100-499 blocks of 64 KiB"),
+}
 
 
 @dataclass(frozen=True)
@@ -59,11 +75,12 @@ async def run_one(
     sleep_ms: int,
     progress: Any,
     init_cpu: InitCpuPolicy = InitCpuPolicy.BOOSTED,
+    workload: Workload = WORKLOADS["sleep"],
 ) -> dict[str, Any]:
     bucket = s3.new_bucket()
     env = {**variant.env, **s3.extension_env(bucket), "SLEEP_MS": str(sleep_ms)}
     config = EmulatorConfig(
-        runtime=AwsLambdaRic(HANDLER),
+        runtime=AwsLambdaRic(workload.handler),
         layer=variant.layer,
         memory_mb=memory_mb,
         timeout_s=max(3.0, sleep_ms / 1000 + 3),
@@ -74,7 +91,8 @@ async def run_one(
     started = time.monotonic()
     result = await run_session(config, invocations, PAYLOAD, progress)
     wall_s = round(time.monotonic() - started, 2)
-    session = {"variant": variant.name, "memory_mb": memory_mb, "init_cpu": init_cpu.value, "wall_s": wall_s}
+    session = {"variant": variant.name, "workload": workload.name, "memory_mb": memory_mb, "init_cpu": init_cpu.value,
+               "wall_s": wall_s}  # fmt: skip
     return {**session, **result.to_json(), **s3_figures(s3, bucket, result)}
 
 

@@ -8,10 +8,11 @@ flavours interleaved round by round (interpreted, native, interpreted, ...):
   imports, one refused register); what `perf stat` of the binary counts (user + system time, every thread);
 - `first_next`: the CPU from exec to the moment the first `/next` reaches a fake Lambda API
   (tests/support/lambda_driver.py): register, the settings, the listener, subscribe, /next: the extension's init.
-  Read from the kernel's per-thread run time (/proc/<pid>/task/*/schedstat, nanoseconds) while the extension
-  waits on /next, with its peak RSS then. The S3 client starts loading in a worker thread once that /next is on
-  the wire (telemetry_ext/pipeline/lazy_sink.py), so these may include the first moments of that load (they are
-  read as soon as /next arrives);
+  Every process and thread of the launcher's exec chain counts (the launcher's own child processes too): the run
+  gets a cgroup of its own (v2 `cpu.stat`, or v1 `cpuacct.usage`; nanoseconds), read while the extension waits on
+  /next, with its peak RSS then. Without a cgroup, the kernel's per-thread run time of the extension's own
+  process (/proc/<pid>/task/*/schedstat) is all there is, and the figure says so (`cpu_source`: "threads").
+  Work the extension starts once that /next is on the wire may begin before the figures are read;
 - `imports`: the same init with PYTHONPROFILEIMPORTTIME=1 (the native binary honours it too: Nuitka's loader runs
   inside the interpreter's import machinery), the self time of every module imported by the first /next (the
   S3 client's load cut off: tests/support/importtime.py), summed per top-level package. These times include
@@ -86,6 +87,50 @@ def refused(launcher: Path, flavour: str) -> dict[str, float]:
     return {"cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000, "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
+class CpuAccount:
+    """A cgroup for one run, so that everything the launcher starts is counted: cgroup v2 (`cpu.stat`'s
+    usage_usec, kept for every cgroup without any controller) or v1's cpuacct (`cpuacct.usage`, ns)."""
+
+    _made = 0
+
+    def __init__(self, path: Path, version: int) -> None:
+        self.path, self.version = path, version
+
+    @classmethod
+    def create(cls) -> CpuAccount | None:
+        """None where this process may not make a cgroup (no root, no cgroup file system)."""
+        CpuAccount._made += 1
+        name = f"telemetry-ext-startup-{os.getpid()}-{CpuAccount._made}"
+        for line in Path("/proc/self/mounts").read_text().splitlines():
+            _, mount, kind, options, *_ = line.split()
+            if kind == "cgroup2" or (kind == "cgroup" and "cpuacct" in options.split(",")):
+                path = Path(mount) / name
+                try:
+                    path.mkdir()
+                except OSError:
+                    continue
+                return cls(path, 2 if kind == "cgroup2" else 1)
+        return None
+
+    def enter(self) -> None:
+        """In the child, before exec: move it (and so all it starts) into the cgroup."""
+        (self.path / "cgroup.procs").write_text("0")
+
+    def cpu_ms(self) -> float:
+        if self.version == 1:
+            return int((self.path / "cpuacct.usage").read_text()) / 1e6
+        stat = dict(line.split() for line in (self.path / "cpu.stat").read_text().splitlines())
+        return int(stat["usage_usec"]) / 1e3
+
+    def remove(self) -> None:
+        for _ in range(50):  # the killed processes leave the cgroup as they are reaped
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                time.sleep(0.02)
+
+
 def thread_cpu_ms(pid: int) -> float:
     """The CPU of every live thread of `pid`, in ms, from the scheduler's own accounting (nanoseconds)."""
     total = 0
@@ -105,14 +150,22 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 
 async def first_next(launcher: Path, flavour: str, extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Run until the extension waits on its first /next; its CPU and memory then, and its output up to there
-    (read to the end once the driver has stopped it)."""
-    async with driving(launcher, {**base_env(flavour), **(extra_env or {})}, free_port()) as driver:
-        await driver.until_waiting()
-        pid = driver.process.pid
-        figures = {"cpu_ms": thread_cpu_ms(pid), **memory_mb(pid)}
-        if not driver.subscriptions:
-            raise RuntimeError(f"{flavour}: /next without a subscription: {''.join(driver.output)[-2000:]}")
+    """Run until the extension waits on its first /next; its CPU (every process and thread of the launcher's, or
+    the extension's threads only where no cgroup can be made: `cpu_source`) and memory then, and its output up to
+    there (read to the end once the driver has stopped it)."""
+    account = CpuAccount.create()
+    env = {**base_env(flavour), **(extra_env or {})}
+    try:
+        async with driving(launcher, env, free_port(), account.enter if account else None) as driver:
+            await driver.until_waiting()
+            pid = driver.process.pid
+            cpu, source = (account.cpu_ms(), "cgroup") if account else (thread_cpu_ms(pid), "threads")
+            figures = {"cpu_ms": cpu, "cpu_source": source, **memory_mb(pid)}
+            if not driver.subscriptions:
+                raise RuntimeError(f"{flavour}: /next without a subscription: {''.join(driver.output)[-2000:]}")
+    finally:
+        if account:
+            account.remove()
     return {**figures, "output": list(driver.output)}
 
 
@@ -162,7 +215,9 @@ def measure(layers: Mapping[str, Path], rounds: int, import_rounds: int, log: An
         for flavour, layer in layers.items():
             samples[flavour]["refused"].append(refused(layer / LAUNCHER, flavour))
             result = asyncio.run(first_next(layer / LAUNCHER, flavour))
-            samples[flavour]["first_next"].append({k: result[k] for k in ("cpu_ms", "peak_rss_mb", "anon_mb")})
+            samples[flavour]["first_next"].append(
+                {k: result[k] for k in ("cpu_ms", "cpu_source", "peak_rss_mb", "anon_mb")}
+            )
         log(f"  startup round {number + 1}/{rounds}: " + ", ".join(
             f"{f} {samples[f]['first_next'][-1]['cpu_ms']:.1f} ms" for f in layers))  # fmt: skip
     for _ in range(import_rounds):
@@ -187,6 +242,9 @@ def summarise(samples: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, Any]:
             "refused_cpu_median_ms": median(refused_cpu),
             "refused_cpu_quartiles_ms": quartiles(refused_cpu),
             "first_next_cpu_median_ms": median(next_cpu),
+            "first_next_cpu_counts": "every process and thread (a cgroup)"
+            if all(r.get("cpu_source") == "cgroup" for r in runs["first_next"])
+            else "THREADS ONLY: the launcher's child processes are missing (no cgroup could be made)",
             "first_next_cpu_quartiles_ms": quartiles(next_cpu),
             "first_next_peak_rss_median_mb": median(r["peak_rss_mb"] for r in runs["first_next"]),
             "first_next_anon_median_mb": median(r["anon_mb"] for r in runs["first_next"]),
@@ -235,6 +293,8 @@ def markdown(summary: Mapping[str, Any], top: int = 14) -> str:
                 cell += f" ({low:g}-{high:g})"
             cells.append(cell)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    counted = {summary[f]["first_next_cpu_counts"] for f in flavours}
+    lines += ["", "CPU to the first /next counts: " + "; ".join(sorted(counted))]
     ratio = summary.get("native_over_interpreted", {})
     if ratio:
         names = {"refused_cpu_median_ms": "CPU to exit", "first_next_cpu_median_ms": "CPU to the first /next",

@@ -46,9 +46,15 @@ def a_broken_template(copy: Path) -> None:
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The repository's tracked files (as a clean clone has them), beside this checkout's .venv and mypy cache."""
+    """The working tree as a clean clone would have it (tracked and new files, none ignored), beside this
+    checkout's .venv and mypy cache."""
     copy = tmp_path_factory.mktemp("pristine") / "repo"
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout
     for name in filter(None, files.decode().split("\0")):
         source = REPO / name
         if source.is_file():

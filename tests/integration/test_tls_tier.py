@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from lambda_emulator.layer import unpack_layer
 from tests.support.aws_namespace import namespaces_available, run_in_aws_namespace, system_bundle
 from tests.support.certs import make_server_certificate, s3_host_names
+from tests.support.exactly_once import assert_every_event_once
 from tests.support.layers import FLAVOURS, REPO, Flavour
 from tests.support.summary import parse_summary
 
@@ -61,11 +61,8 @@ def run_tls_session(tmp_path: Path, flavour: Flavour, ca_name: str, **options: A
 def check_every_event_once(result: dict[str, Any], notes: int = 0) -> dict[str, int]:
     """Every event Lambda emitted (but the extension's own lines) in S3 exactly once; the summary agrees; the
     extension printed nothing but the summary and `notes` lines."""
-    stored = [orjson.dumps(e) for events in result["objects"].values() for e in events]
-    counts = Counter(stored)
-    assert [n for n in counts.values() if n > 1] == []
-    emitted = [orjson.dumps(e) for e in result["emitted"] if e["type"] != "extension"]
-    assert set(emitted) <= set(counts)
+    stored = [e for events in result["objects"].values() for e in events]
+    assert_every_event_once(result["emitted"], stored, result["objects"])
     assert [i["status"] for i in result["invokes"]] == ["success"] * len(result["invokes"])
     summary = parse_summary(result["output"])
     assert summary["written"] == summary["received"] == len(stored) and summary["unwritten"] == 0

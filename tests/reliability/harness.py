@@ -6,7 +6,6 @@ Each case appends its figures to dist/reliability/results.jsonl (scripts/reliabi
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ import orjson
 from lambda_emulator.environment import Emulator, EmulatorConfig
 from lambda_emulator.measurements import InvokeRecord, ShutdownRecord
 from lambda_emulator.runtimes import SimulatedRuntime
+from tests.support.exactly_once import Tally
 from tests.support.fault_proxy import FaultProxy
 from tests.support.layers import REPO, Flavour
 from tests.support.s3 import S3Server, decode_object
@@ -40,7 +40,8 @@ class Outcome:
 
     @property
     def duplicates(self) -> int:
-        return sum(n - 1 for n in Counter(orjson.dumps(e) for e in self.stored).values() if n > 1)
+        """Copies stored beyond what Lambda emitted (tests/support/exactly_once.py: counts, not sets)."""
+        return Tally(self.emitted, self.stored).duplicates
 
     @property
     def max_post_runtime_ms(self) -> float:
@@ -52,9 +53,8 @@ class Outcome:
         return max((e.peak_rss_mb for e in exits), default=0.0)
 
     def missing(self) -> list[dict[str, Any]]:
-        """Events Lambda emitted (not the extension's own lines) that are not in S3."""
-        stored = {orjson.dumps(e) for e in self.stored}
-        return [e for e in self.emitted if e["type"] != "extension" and orjson.dumps(e) not in stored]
+        """Every copy Lambda emitted (not the extension's own lines) that is not in S3."""
+        return Tally(self.emitted, self.stored).missing()
 
 
 async def run_case(

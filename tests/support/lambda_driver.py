@@ -14,7 +14,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,8 +122,11 @@ class Driver:
 
 
 @asynccontextmanager
-async def driving(launcher: Path, env: Mapping[str, str], listener_port: int) -> AsyncIterator[Driver]:
-    """Start the extension at `launcher` against a fresh driver; kill it at the end whatever happened."""
+async def driving(
+    launcher: Path, env: Mapping[str, str], listener_port: int, preexec: Callable[[], None] | None = None
+) -> AsyncIterator[Driver]:
+    """Start the extension at `launcher` against a fresh driver; kill it at the end whatever happened. `preexec`
+    runs in the child before it execs the launcher (a benchmark puts it in a cgroup of its own there)."""
     server_app = web.Application()
     holder: dict[str, Driver] = {}
 
@@ -149,7 +152,7 @@ async def driving(launcher: Path, env: Mapping[str, str], listener_port: int) ->
     }
     process = await asyncio.create_subprocess_exec(
         str(launcher), env=process_env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=preexec,
     )  # fmt: skip
     driver = Driver(process, listener_port)
     holder["driver"] = driver
