@@ -74,8 +74,9 @@ def test_the_native_flavour_runs_the_program_through_the_layers_loader_and_libra
     # GIVEN a native layer that carries its loader, started by a relative path (Lambda gives an absolute one)
     stand_in_native_layer(tmp_path / "opt", loader=True)
     # WHEN the launcher runs with only the shell (no PATH: it forks no dirname or basename)
-    result = subprocess.run(["/bin/sh", "opt/extensions/telemetry-ext", "--flag"], cwd=tmp_path, env={"LANG": "en_US.UTF-8"},
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    command = ["/bin/sh", "opt/extensions/telemetry-ext", "--flag"]
+    env = {"LANG": "en_US.UTF-8"}  # Lambda's
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     # THEN the loader ran the program with the layer's libraries only, the launcher's name, and the C locale
     assert result.returncode == 0, result.stderr
     bin_dir = f"{tmp_path}/opt/telemetry-ext/bin"
