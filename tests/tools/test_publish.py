@@ -176,6 +176,10 @@ def test_the_script_dry_run_plans_the_built_zip_without_credentials(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert "dry run: nothing was published" in result.stdout
     assert result.stdout.count("(dry run) telemetry-ext-native-x86_64") == 2
+    # the built zip carries its C library: the plan lists the Amazon Linux 2 runtimes among its 15
+    (runtimes,) = [line for line in result.stdout.splitlines() if line.startswith("runtimes")]
+    assert all(name in runtimes for name in ("java17", "java11", "java8.al2", "python3.11", "provided.al2023"))
+    assert "(15 of at most 15)" in runtimes
     # a zip of the other architecture is refused, from its ELF headers (not its name)
     wrong = [*command[:2], "arm64", "--zip", str(built), *command[3:]]
     refused = subprocess.run(wrong, capture_output=True, text=True, env=env, timeout=300)
