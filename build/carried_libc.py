@@ -93,7 +93,10 @@ def carry_c_library(bin_dir: Path, root: Path, multiarch: str) -> list[Carried]:
 
 
 def _copy(root: Path, inside: str, target: Path) -> Carried:
-    shutil.copy2(resolve_in_root(root, inside), target)
+    source = resolve_in_root(root, inside)
+    if not source.is_file():
+        raise CarryError(f"{inside} (needed by {target.parent}) is not in {root}")
+    shutil.copy2(source, target)
     target.chmod(0o755)
     return Carried(target.name, inside)
 

@@ -103,7 +103,7 @@ def build_native(arch: str, layer: Path, work: Path) -> None:
     # them with -g (2.9 MB of a 22.7 MB layer, 1.3 MB zipped); Debian's, as in the arm64 root, come stripped.
     run("strip", "--strip-debug", *sorted((work / "telemetry_ext.dist").rglob("*.so*")))
     shutil.copytree(work / "telemetry_ext.dist", layer / "telemetry-ext" / "bin")
-    carry_libc(layer, Path("/"), arch, "this machine's Debian packages")
+    finish_layer(layer, Path("/"), arch, "this machine's Debian packages")
 
 
 def leave_out_cjk_codecs(bin_dir: Path) -> None:
@@ -112,8 +112,9 @@ def leave_out_cjk_codecs(bin_dir: Path) -> None:
             path.unlink()
 
 
-def carry_libc(layer: Path, root: Path, arch: str, origin: str) -> None:
-    """The build root's loader and C library into the layer, with their licences (build/carried_libc.py)."""
+def finish_layer(layer: Path, root: Path, arch: str, origin: str) -> None:
+    """After Nuitka: the CJK codecs out, the build root's loader and C library in, with the licences of every
+    system library shipped (build/carried_libc.py, build/notices.py)."""
     phase(f"carrying the C library the program was linked with (from {origin}), and its licence notices")
     multiarch = f"{ARCHES[arch]}-linux-gnu"
     bin_dir = layer / "telemetry-ext" / "bin"
@@ -182,7 +183,7 @@ umount "{root}/dev" "{root}/proc"; exit $status"""
     phase("compiling inside the arm64 root under qemu (about 10 minutes the first time, 1 from its caches)")
     run("unshare", "--mount", "--propagation", mount_propagation(), "/bin/sh", "-c", mounts, _script_in_root())
     shutil.copytree(inside / "out" / "telemetry_ext.dist", layer / "telemetry-ext" / "bin")
-    carry_libc(layer, root, arch, "the arm64 build root's Debian packages")
+    finish_layer(layer, root, arch, "the arm64 build root's Debian packages")
 
 
 def mount_propagation() -> str:
