@@ -3,7 +3,8 @@
 # qemu: Debian bookworm arm64, debootstrapped into the cache, with Python 3.11, its headers and a C compiler.
 # Needs root, debootstrap, qemu-user-static and binfmt_misc (installed/mounted here if missing; binfmt_misc
 # stays mounted). Prints the root's path on stdout; one line per step on stderr; tools' output in
-# dist/logs/arm64-root.log.
+# dist/logs/arm64-root.log. With --binfmt-only it does only the qemu-user and binfmt_misc part (for other
+# arm64 roots: build/old-root.sh).
 set -euo pipefail
 STEP_PREFIX=arm64-root
 . "$(dirname -- "$0")/../scripts/lib/steps.sh"
@@ -13,7 +14,7 @@ mirror="${TELEMETRY_EXT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # postinst failed under qemu ("Failure while configuring base packages").
 packages="python3.11 python3.11-dev python3.11-venv libpython3.11-dev libexpat1-dev gcc binutils patchelf ccache ca-certificates"
 
-if [ -f "$root/.complete" ]; then echo "$root"; exit 0; fi
+if [ -f "$root/.complete" ] && [ "${1:-}" != --binfmt-only ]; then echo "$root"; exit 0; fi
 missing=$(missing_tools debootstrap qemu-aarch64-static update-binfmts)
 if [ -n "$missing" ]; then
     can_apt_install debootstrap qemu-user-static binfmt-support
@@ -26,6 +27,7 @@ if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
 fi
 update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
 [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || fail "binfmt_misc has no qemu-aarch64 entry (qemu-user-static registers it)"
+if [ "${1:-}" = --binfmt-only ]; then exit 0; fi
 rm -rf "$root"
 step "debootstrapping Debian bookworm arm64 into $root (once, about 90 s under qemu)" \
     debootstrap --arch=arm64 --variant=minbase bookworm "$root" "$mirror"

@@ -3,10 +3,11 @@
     python build/build.py --arch x86_64|arm64 [--flavor native|interpreted] [--force] [--dist DIR]
 
 Outputs go to dist/ only: dist/telemetry-ext-<flavor>-<arch>.zip and a .json beside it (sizes, sha256, build
-time, highest GLIBC symbol version, for the interpreted flavour the CPython versions with orjson and with
-bytecode). One line per phase on stdout; the tools' own output in dist/logs/build-<flavor>-<arch>.log. Caches
-live under ~/.cache/telemetry-ext (build venv, Nuitka's cache, ccache, the arm64 and CPython roots) and are
-reused between builds on one machine. A zip newer than every input is reused unless --force.
+time, the highest GLIBC version it needs from the host, for the interpreted flavour the CPython versions with
+orjson and with bytecode). One line per phase on stdout; the tools' own output in
+dist/logs/build-<flavor>-<arch>.log. Caches live under ~/.cache/telemetry-ext (build venv, Nuitka's cache,
+ccache, the arm64 and CPython roots) and are reused between builds on one machine. A zip newer than every
+input is reused unless --force.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from layer_interpreted import PYTHON_VERSIONS, build_interpreted
 from layer_native import build_native
 from layer_zip import glibc_bound_check, write_reproducible_zip
 
-GLIBC_BOUND = (2, 34)
+GLIBC_BOUND = (2, 26)
+"""The most a layer's files may need from the host's C library: Amazon Linux 2's glibc, the oldest that Lambda's
+runtimes run on. The native layer carries its own C library and needs none; the interpreted one's orjson needs
+what the function's python3 already has (build/README.md)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -86,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     phase(f"building {name} (tools' output in {log.path})")
     require_tools("objdump")  # the GLIBC gate below reads every ELF file, whatever the flavour
     layer, extra = build_layer(args, name)
-    phase("checking the GLIBC symbol versions of every ELF file")
+    phase("checking what every ELF file needs from the host's C library (GLIBC versions)")
     try:
         highest = glibc_bound_check(layer, GLIBC_BOUND)
     except RuntimeError as error:
@@ -94,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     phase("writing the reproducible zip")
     info = write_reproducible_zip(layer, zip_path)
     info.update(flavor=args.flavor, arch=args.arch, build_seconds=round(time.monotonic() - STARTED, 1),
-                max_glibc=".".join(map(str, highest)) if highest else None, **extra)  # fmt: skip
+                host_glibc=".".join(map(str, highest)) if highest else None, **extra)  # fmt: skip
     info_path.write_text(json.dumps(info, indent=2) + "\n")
     summary = f"{info['zip_bytes'] / 1e6:.2f} MB zip, {info['unzipped_bytes'] / 1e6:.2f} MB unzipped"
-    summary += f", GLIBC {info['max_glibc']}"
+    summary += f", GLIBC from the host: {info['host_glibc'] or 'none'}"
     if "bytecode" in extra:
         summary += f", bytecode for CPython {', '.join(extra['bytecode']) or 'none'}"
     phase(f"done: {zip_path} ({summary}; details in {info_path.name})")

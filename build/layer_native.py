@@ -10,10 +10,26 @@ import sysconfig
 from pathlib import Path
 
 from build_steps import ARCHES, CACHE, REPO, RUNTIME_REQUIREMENTS, BuildError, apt_install, phase, require_tools, run
+from carried_libc import LICENSES, CarryError, carry_c_library, libraries_from_root
+from notices import write_notices
 
 NUITKA = "nuitka==4.3.3"
 PACKAGE_CONFIG = "nuitka-package.config.yml"
 """What the native build changes in the standard library's import graph (start-up), see the file."""
+CJK_CODECS = (
+    "_multibytecodec",
+    "_codecs_cn",
+    "_codecs_hk",
+    "_codecs_iso2022",
+    "_codecs_jp",
+    "_codecs_kr",
+    "_codecs_tw",
+)
+"""Left out of the layer to make room for the C library it carries (0.40 MB of the x86_64 zip): Nuitka bundles every
+codec because it imports them all early, in case the locale names one, and no option of Nuitka 4.3.3 drops an
+extension module it found so (--nofollow-import-to and --noinclude-dlls do not apply to those: tried). The
+extension reads and writes UTF-8 and ASCII only, and the launcher starts it in the C locale; a lookup of a CJK
+codec says "unknown encoding" (the encodings package finds no C module)."""
 
 
 def link_flags(static_libs: Path | str, shim: Path | str) -> str:
@@ -87,6 +103,31 @@ def build_native(arch: str, layer: Path, work: Path) -> None:
     # them with -g (2.9 MB of a 22.7 MB layer, 1.3 MB zipped); Debian's, as in the arm64 root, come stripped.
     run("strip", "--strip-debug", *sorted((work / "telemetry_ext.dist").rglob("*.so*")))
     shutil.copytree(work / "telemetry_ext.dist", layer / "telemetry-ext" / "bin")
+    finish_layer(layer, Path("/"), arch, "this machine's Debian packages")
+
+
+def leave_out_cjk_codecs(bin_dir: Path) -> None:
+    for path in sorted(bin_dir.glob("*.so")):
+        if path.name.split(".", 1)[0] in CJK_CODECS:
+            path.unlink()
+
+
+def finish_layer(layer: Path, root: Path, arch: str, origin: str) -> None:
+    """After Nuitka: the CJK codecs out, the build root's loader and C library in, with the licences of every
+    system library shipped (build/carried_libc.py, build/notices.py)."""
+    phase(f"carrying the C library the program was linked with (from {origin}), and its licence notices")
+    multiarch = f"{ARCHES[arch]}-linux-gnu"
+    bin_dir = layer / "telemetry-ext" / "bin"
+    leave_out_cjk_codecs(bin_dir)
+    try:
+        carried = carry_c_library(bin_dir, root, multiarch)
+        packages = write_notices(
+            libraries_from_root(bin_dir, root, multiarch), root, layer / "telemetry-ext" / LICENSES, origin
+        )
+    except (CarryError, RuntimeError) as error:
+        raise BuildError(str(error)) from None
+    versions = ", ".join(f"{p.name} {p.version}" for p in packages)
+    phase(f"carried {', '.join(c.name for c in carried)} (packages: {versions})")
 
 
 def arm64_root() -> Path:
@@ -142,6 +183,7 @@ umount "{root}/dev" "{root}/proc"; exit $status"""
     phase("compiling inside the arm64 root under qemu (about 10 minutes the first time, 1 from its caches)")
     run("unshare", "--mount", "--propagation", mount_propagation(), "/bin/sh", "-c", mounts, _script_in_root())
     shutil.copytree(inside / "out" / "telemetry_ext.dist", layer / "telemetry-ext" / "bin")
+    finish_layer(layer, root, arch, "the arm64 build root's Debian packages")
 
 
 def mount_propagation() -> str:

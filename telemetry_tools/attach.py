@@ -3,7 +3,8 @@
 - its other layers stay (an older version of the same layer is replaced, not added); at most 5 layers;
 - its environment stays, with the extension's settings added or changed;
 - the layer's architectures and runtimes must include the function's (Lambda would attach it anyway, and
-  every cold start would fail: a wrong CPU, a missing GLIBC 2.34, no Python for the interpreted flavour);
+  every cold start could fail: a wrong CPU, no Python for the interpreted flavour, a native zip from before it
+  carried its C library on Amazon Linux 2); the native flavour lists 15 of the runtimes it runs on (README);
 - container-image functions take no layers: refused with the way to do it (COPY the layer into /opt);
 - with `put_role_policy`, the function's role gets the least-privilege policy (policy.py) inline.
 
@@ -58,8 +59,9 @@ def plan(
         raise ToolError(f"{name} runs on {', '.join(architectures)}; {layer_arn} is for {', '.join(compatible)}")
     runtime, runtimes = configuration.get("Runtime"), layer.get("CompatibleRuntimes") or []
     if runtime and runtimes and runtime not in runtimes:
-        raise ToolError(f"{name} runs {runtime}; {layer_arn} is for {', '.join(runtimes)} (the native flavour needs "
-                        "an Amazon Linux 2023 runtime, the interpreted one its Python)")  # fmt: skip
+        raise ToolError(f"{name} runs {runtime}; {layer_arn} is for {', '.join(runtimes)} (the interpreted flavour "
+                        "runs on its Python only; the native one on every runtime: publish a version that lists "
+                        f"{runtime}, scripts/publish.sh --runtimes)")  # fmt: skip
     before = tuple(item["Arn"] for item in configuration.get("Layers") or [])
     kept = tuple(arn for arn in before if not arn.startswith(layer_base + ":"))
     layers = (*kept, layer_arn)

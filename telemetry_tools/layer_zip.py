@@ -17,6 +17,8 @@ from telemetry_tools.errors import ToolError
 
 LAUNCHER: Final = "extensions/telemetry-ext"
 NATIVE_BINARY: Final = "telemetry-ext/bin/telemetry-ext"
+CARRIED_LOADER: Final = re.compile(r"^telemetry-ext/bin/ld-linux-[a-z0-9_-]+\.so\.\d$")
+"""The loader a native layer carries with its C library (build/carried_libc.py); without it, the host's."""
 DIRECT_UPLOAD_LIMIT: Final = 50 * 1024 * 1024
 """PublishLayerVersion's largest ZipFile; beyond it the content must come from S3."""
 UNZIPPED_LIMIT: Final = 250 * 1024 * 1024
@@ -36,6 +38,8 @@ class ZipFacts:
     """CPUs of the ELF files inside (empty for a pure-Python zip)."""
     python: str | None
     """The CPython version of its extension modules, e.g. '3.11' (interpreted flavour)."""
+    carries_libc: bool = False
+    """A native layer with its own loader and C library: it needs none from the host (any Lambda runtime)."""
 
 
 def inspect(path: Path) -> ZipFacts:
@@ -61,6 +65,7 @@ def inspect(path: Path) -> ZipFacts:
         flavour="native" if NATIVE_BINARY in names else "interpreted",
         architectures=frozenset(machines),
         python=versions.pop() if versions else None,
+        carries_libc=any(CARRIED_LOADER.match(name) for name in names),
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from telemetry_tools import layer_zip
 from telemetry_tools.errors import ToolError
-from telemetry_tools.runtimes import ARCHITECTURES, MAX_RUNTIMES, NATIVE_RUNTIMES, runtime_problem
+from telemetry_tools.runtimes import ARCHITECTURES, MAX_RUNTIMES, default_runtimes, runtime_problem
 from telemetry_tools.settings import is_region
 
 LICENSE: Final = "Apache-2.0"
@@ -98,16 +98,13 @@ def _regions(regions: Sequence[str]) -> tuple[str, ...]:
 def _runtimes(requested: Sequence[str], facts: layer_zip.ZipFacts) -> tuple[str, ...]:
     runtimes = tuple(dict.fromkeys(r.strip() for r in requested if r.strip()))
     if not runtimes:
-        if facts.flavour == "native":
-            runtimes = NATIVE_RUNTIMES
-        elif facts.python:
-            runtimes = (f"python{facts.python}",)
-        else:
+        runtimes = default_runtimes(facts.flavour, facts.carries_libc, facts.python)
+        if not runtimes:
             raise ToolError(f"{facts.path}: cannot tell its CPython version: give --runtimes")
     if len(runtimes) > MAX_RUNTIMES:
         raise ToolError(f"--runtimes: {len(runtimes)} given; a layer version takes at most {MAX_RUNTIMES}")
     for runtime in runtimes:
-        problem = runtime_problem(runtime, facts.flavour, facts.python)
+        problem = runtime_problem(runtime, facts.flavour, facts.python, facts.carries_libc)
         if problem:
             raise ToolError(f"--runtimes: {problem}")
     return runtimes

@@ -140,3 +140,39 @@ def test_attach_refuses_what_would_break_the_function(
         plan(configuration, LAYER, layer_info, {"TELEMETRY_EXT_BUCKET": "b-1"})
     with pytest.raises(ToolError, match="not a layer version ARN"):
         plan(CONFIGURATION, LAYER.rsplit(":", 1)[0], {}, {})
+
+
+def test_a_java17_function_takes_the_native_layer_as_publish_lists_it(
+    lambda_api: str, aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the native layer published with its default runtimes (no --runtimes), and a java17 function
+    # (Amazon Linux 2, glibc 2.26: the native layer carries its own C library)
+    client = boto3.client("lambda", region_name=REGION, endpoint_url=lambda_api)
+    iam = boto3.client("iam", region_name=REGION, endpoint_url=lambda_api)
+    published = ["publish", "--arch", "x86_64", "--zip", str(layer(tmp_path)), "--regions", REGION,
+                 "--layer-name", "native-java", "--endpoint-url", lambda_api]  # fmt: skip
+    assert main(published) == 0
+    version = client.get_layer_version(LayerName="native-java", VersionNumber=1)
+    arn = version["LayerVersionArn"]
+    assert "java17" in version["CompatibleRuntimes"]
+    role = iam.create_role(RoleName="java-role", AssumeRolePolicyDocument=ASSUME)["Role"]["Arn"]
+    client.create_function(FunctionName="java-fn", Runtime="java17", Role=role, Handler="example.Handler::handle",
+                           Code={"ZipFile": code()})  # fmt: skip
+    # WHEN it is attached THEN it is accepted, and the function has the layer
+    attach = [
+        "attach",
+        "--function",
+        "java-fn",
+        "--layer-arn",
+        arn,
+        "--bucket",
+        "my-bucket",
+        "--endpoint-url",
+        lambda_api,
+    ]
+    assert main(attach) == 0, capsys.readouterr().err
+    configuration = client.get_function_configuration(FunctionName="java-fn")
+    assert [item["Arn"] for item in configuration["Layers"]] == [arn]
+    # and a version listing only AL2023 runtimes, as native versions did before, is refused for it, saying why
+    with pytest.raises(ToolError, match=r"runs java17; .* publish a version that lists java17"):
+        plan({**CONFIGURATION, "Runtime": "java17"}, LAYER, {"CompatibleRuntimes": ["java21"]}, {})

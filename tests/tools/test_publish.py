@@ -16,7 +16,7 @@ import pytest
 from telemetry_tools import publish
 from telemetry_tools.cli import main
 from telemetry_tools.errors import ToolError
-from telemetry_tools.runtimes import NATIVE_RUNTIMES, RUNTIME_OS
+from telemetry_tools.runtimes import AL2, AL2023, NATIVE_RUNTIMES, RUNTIME_OS
 from tests.support.layers import REPO
 from tests.support.s3 import free_port
 from tests.tools.zips import layer
@@ -33,10 +33,30 @@ def test_every_runtime_the_tool_knows_is_a_lambda_runtime_identifier() -> None:
     assert len(NATIVE_RUNTIMES) <= 15
 
 
-def test_a_native_plan_defaults_to_every_al2023_runtime(tmp_path: Path) -> None:
+def test_a_native_plan_lists_amazon_linux_2_runtimes_among_its_15(tmp_path: Path) -> None:
+    # GIVEN a native zip that carries its C library WHEN it is planned with no --runtimes
     plan = publish.plan(request(layer(tmp_path), regions=["us-east-1", "eu-west-1", "us-east-1"]))
-    assert plan.runtimes == NATIVE_RUNTIMES and plan.architectures == ("x86_64",)
+    # THEN it lists 15 runtimes: the AL2 ones AWS has not deprecated among them, and every AL2023 one that can
+    # still take a layer (nodejs20.x's functions can no longer be updated)
+    assert plan.runtimes == NATIVE_RUNTIMES and len(plan.runtimes) == 15 and plan.architectures == ("x86_64",)
+    assert {"java17", "java11", "java8.al2", "python3.11"} <= set(plan.runtimes)
+    assert {r for r, system in RUNTIME_OS.items() if system == AL2023} - set(plan.runtimes) == {"nodejs20.x"}
+    assert {r for r in plan.runtimes if RUNTIME_OS[r] == AL2} == {"java17", "java11", "java8.al2", "python3.11"}
     assert plan.regions == ("us-east-1", "eu-west-1") and plan.layer_name == "telemetry-ext-native-x86_64"
+
+
+def test_every_runtime_can_be_listed_for_a_native_zip_that_carries_its_c_library(tmp_path: Path) -> None:
+    plan = publish.plan(request(layer(tmp_path), runtimes=["provided.al2", "python3.10", "nodejs20.x"]))
+    assert plan.runtimes == ("provided.al2", "python3.10", "nodejs20.x")
+
+
+def test_a_native_zip_without_its_c_library_lists_and_takes_amazon_linux_2023_runtimes_only(tmp_path: Path) -> None:
+    # GIVEN a native zip built before the layer carried its C library (it needs GLIBC 2.34 from the host)
+    old = layer(tmp_path, carries_libc=False)
+    # THEN its default is the AL2023 runtimes, and an AL2 runtime is refused, saying why and what to do
+    assert {RUNTIME_OS[r] for r in publish.plan(request(old)).runtimes} == {AL2023}
+    with pytest.raises(ToolError, match=r"java17 runs on Amazon Linux 2; .* needs GLIBC 2\.34 .* rebuild it"):
+        publish.plan(request(old, runtimes=["java17"]))
 
 
 def test_an_interpreted_plan_takes_the_python_its_wheels_were_built_for(tmp_path: Path) -> None:
@@ -51,8 +71,6 @@ def test_an_interpreted_plan_takes_the_python_its_wheels_were_built_for(tmp_path
         ({"arch": "arm64"}, "holds x86_64 binaries, not arm64"),
         ({"runtimes": ["python3.12"] * 1 + [f"python3.{n}" for n in range(0, 16)]}, "at most 15"),
         ({"runtimes": ["python3.99"]}, "not a Lambda runtime identifier"),
-        ({"runtimes": ["python3.11"]}, "Amazon Linux 2"),
-        ({"runtimes": ["provided.al2"]}, "GLIBC 2.34"),
         ({"license": ""}, "--license"),
         ({"license": "x" * 513}, "--license"),
         ({"regions": []}, "--regions"),
@@ -158,6 +176,10 @@ def test_the_script_dry_run_plans_the_built_zip_without_credentials(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert "dry run: nothing was published" in result.stdout
     assert result.stdout.count("(dry run) telemetry-ext-native-x86_64") == 2
+    # the built zip carries its C library: the plan lists the Amazon Linux 2 runtimes among its 15
+    (runtimes,) = [line for line in result.stdout.splitlines() if line.startswith("runtimes")]
+    assert all(name in runtimes for name in ("java17", "java11", "java8.al2", "python3.11", "provided.al2023"))
+    assert "(15 of at most 15)" in runtimes
     # a zip of the other architecture is refused, from its ELF headers (not its name)
     wrong = [*command[:2], "arm64", "--zip", str(built), *command[3:]]
     refused = subprocess.run(wrong, capture_output=True, text=True, env=env, timeout=300)

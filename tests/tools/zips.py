@@ -14,13 +14,22 @@ def fake_elf(arch: str) -> bytes:
     return bytes(header)
 
 
-def layer(tmp_path: Path, arch: str = "x86_64", flavour: str = "native", python: str = "311") -> Path:
-    """A small zip shaped like the build's: the launcher, and a binary or a CPython extension module."""
-    path = tmp_path / f"{flavour}-{arch}.zip"
+LOADERS = {"x86_64": "ld-linux-x86-64.so.2", "arm64": "ld-linux-aarch64.so.1"}
+
+
+def layer(
+    tmp_path: Path, arch: str = "x86_64", flavour: str = "native", python: str = "311", carries_libc: bool = True
+) -> Path:
+    """A small zip shaped like the build's: the launcher, and a binary (with the loader and C library it carries,
+    or without, as native zips were before) or a CPython extension module."""
+    path = tmp_path / f"{flavour}-{arch}{'' if carries_libc else '-no-libc'}.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("extensions/telemetry-ext", "#!/bin/sh\n")
         if flavour == "native":
             archive.writestr("telemetry-ext/bin/telemetry-ext", fake_elf(arch))
+            if carries_libc:
+                archive.writestr(f"telemetry-ext/bin/{LOADERS[arch]}", fake_elf(arch))
+                archive.writestr("telemetry-ext/bin/libc.so.6", fake_elf(arch))
         else:
             machine = "x86_64" if arch == "x86_64" else "aarch64"
             archive.writestr(
