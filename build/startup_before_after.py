@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 import startup  # type: ignore[import-not-found]  # noqa: E402  (scripts/bench/startup.py)
 
-from lambda_emulator.layer import unpack_layer  # noqa: E402
+from lambda_emulator.sandbox.layers import unpack_layer  # noqa: E402
 
 FIGURES = (
     ("CPU exec → exit, refused registration (ms)", "refused", "cpu_ms"),

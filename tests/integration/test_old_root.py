@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_emulator.layer import unpack_layer
+from lambda_emulator.sandbox.layers import unpack_layer
 from tests.integration.test_tls_tier import check_every_event_once, run_tls_session
 from tests.support.layers import ARM64_ROOT, REPO, Flavour, built_layer
 

@@ -15,7 +15,7 @@ from carried_libc import PROGRAM
 from elf import is_elf, read_dynamic
 from layer_zip import glibc_bound_check, host_needs, version_references
 
-from lambda_emulator.layer import unpack_layer
+from lambda_emulator.sandbox.layers import unpack_layer
 from tests.support.layers import ARM64_ROOT, built_layer
 
 AMAZON_LINUX_2 = (2, 26)
