@@ -150,7 +150,7 @@ async def until_written(s3: S3Server, bucket: str, objects: int) -> None:
 def run_env(flavour: str, s3: S3Server, bucket: str, part: str) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AWS_LAMBDA_FUNCTION_NAME": "bench",
            **s3.extension_env(bucket, flush_interval_ms="0" if part == "flush" else "600000")}  # fmt: skip
-    if flavour == "interpreted":
+    if "interpreted" in flavour:  # a layer's name: "interpreted", "before-interpreted" (--layer)
         env["TELEMETRY_EXT_PYTHON"] = sys.executable
     return env
 
@@ -243,7 +243,7 @@ PART_NAMES = {
 
 
 def markdown(summary: Mapping[str, Any], per_invoke: Mapping[str, float]) -> str:
-    flavours = [f for f in FLAVOURS if f in summary]
+    flavours = [f for f in summary if f != "native_over_interpreted"]
     lines = ["| part (one of it) | " + " | ".join(f"{f}: CPU µs / k instructions" for f in flavours)
              + " | per invoke |", "|---" * (len(flavours) + 2) + "|"]  # fmt: skip
     for part in PARTS:
@@ -265,14 +265,16 @@ def markdown(summary: Mapping[str, Any], per_invoke: Mapping[str, float]) -> str
     return "\n".join(lines) + "\n"
 
 
-def unpacked_layers(scratch: Path, arch: str = "x86_64") -> dict[str, Path]:
+def unpacked_layers(scratch: Path, extra: Mapping[str, Path], arch: str = "x86_64") -> dict[str, Path]:
+    """This checkout's two layers, and `extra` ones (name -> zip: another commit's, side by side)."""
+    zips = {**{name: path for name, path in extra.items()},
+            **{f: REPO / "dist" / f"telemetry-ext-{f}-{arch}.zip" for f in FLAVOURS}}  # fmt: skip
     layers = {}
-    for flavour in FLAVOURS:
-        zip_path = REPO / "dist" / f"telemetry-ext-{flavour}-{arch}.zip"
+    for name, zip_path in zips.items():
         if not zip_path.exists():
-            raise SystemExit(f"invoke_cpu: error: {zip_path} is missing: run scripts/build.sh --flavor {flavour}")
-        unpack_layer(zip_path, scratch / flavour)
-        layers[flavour] = scratch / flavour
+            raise SystemExit(f"invoke_cpu: error: {zip_path} is missing (scripts/build.sh builds this checkout's)")
+        unpack_layer(zip_path, scratch / name)
+        layers[name] = scratch / name
     return layers
 
 
@@ -286,8 +288,22 @@ def main() -> int:
         help="how often an invoke of the comparison's CPU-bound sessions has each part: POSTs and PUTs per invoke "
         "as those sessions made them (default invoke=1,post=1.4,freeze=1,flush=0.025)",
     )
+    parser.add_argument(
+        "--layer",
+        action="append",
+        default=[],
+        metavar="NAME=ZIP",
+        help="another layer to measure beside this checkout's, e.g. before-native=/tmp/old.zip (a name with "
+        "'interpreted' in it runs on this Python); repeatable",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "dist" / "bench")
     args = parser.parse_args()
+    extra = {}
+    for item in args.layer:
+        name, equals, path = item.partition("=")
+        if not equals or not name or name in FLAVOURS:
+            parser.error(f"--layer: expected NAME=ZIP with a name other than {' or '.join(FLAVOURS)}, got {item!r}")
+        extra[name] = Path(path)
     try:
         per_invoke = {k: float(v) for k, v in (item.split("=") for item in args.per_invoke.split(","))}
     except ValueError:
@@ -295,7 +311,7 @@ def main() -> int:
     if set(per_invoke) != set(PARTS):
         parser.error(f"--per-invoke: give each of {', '.join(PARTS)} once")
     with tempfile.TemporaryDirectory(prefix="invoke-cpu-") as scratch:
-        samples = measure(unpacked_layers(Path(scratch)), args.invokes, args.rounds)
+        samples = measure(unpacked_layers(Path(scratch), extra), args.invokes, args.rounds)
     summary = summarise(samples, per_invoke)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
     context = {"commit": commit.stdout.strip(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

@@ -15,8 +15,10 @@ from tests.support.layers import REPO
 
 pytestmark = pytest.mark.integration
 VARIANTS = ("none", "interpreted", "native")
-ORDER = [(v, w, "boosted") for w in ("sleep", "cpu") for v in VARIANTS] + [(v, "sleep", "throttled") for v in VARIANTS]
-"""Boosted sessions with invokes, one per workload, then init-only throttled ones; variants interleaved innermost."""
+ORDER = [(v, "sleep", "boosted") for v in VARIANTS] + [(v, "cpu", "boosted") for v in (*VARIANTS, "floor")]
+ORDER += [(v, "sleep", "throttled") for v in VARIANTS]
+"""Boosted sessions with invokes, one per workload (the CPU-bound one with the floor of a Python extension beside
+the layers), then init-only throttled ones; variants interleaved innermost."""
 
 
 def compare(out: Path, memory: int, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], Any]:
@@ -48,7 +50,8 @@ def test_a_tiny_comparison_writes_its_files_with_every_report_in_s3(tmp_path: Pa
     assert isinstance(cpu["native"]["duration_delta_pct"], int | float)
     # boosted sessions (with invokes) per workload, then init-only throttled sessions, each interleaved
     assert [(s["variant"], s["workload"], s["init_cpu"]) for s in data["sessions"]] == ORDER
-    assert [len(s["invokes"]) for s in data["sessions"]] == [2] * 6 + [0] * 3
+    assert [len(s["invokes"]) for s in data["sessions"]] == [2] * 7 + [0] * 3
+    assert cpu["floor"]["invocations"] == 2 and isinstance(cpu["floor"]["ext_cpu_per_invoke_ms"], int | float)
     assert [s["init"]["cpu"]["policy"] for s in data["sessions"]] == [p for _, _, p in ORDER]
     # a figure is "no limits" exactly when a session ran without a memory cap or CPU quota
     enforced = all(s["init"]["limits"]["enforced"] for s in data["sessions"])
@@ -68,8 +71,8 @@ def test_without_limits_the_line_above_the_table_and_its_heading_say_so(tmp_path
     result, data = compare(tmp_path / "out", 128, {"LAMBDA_EMULATOR_CGROUP_ROOT": str(empty)})
     # THEN it says so above the table, in the heading, in every target, and in the JSON: never a silent "128 MB"
     stdout = result.stdout
-    assert "NO LIMITS: 9 of 9 sessions ran without a memory cap or CPU quota" in stdout
-    assert stdout.index("NO LIMITS: 9 of 9") < stdout.index("# Native vs interpreted vs no extension")
+    assert "NO LIMITS: 10 of 10 sessions ran without a memory cap or CPU quota" in stdout
+    assert stdout.index("NO LIMITS: 10 of 10") < stdout.index("# Native vs interpreted vs no extension")
     table = (tmp_path / "out" / "compare.md").read_text()
     assert "## 128 MB: NO LIMITS (no memory cap, no CPU quota: not Lambda's figures at 128 MB)" in table
     assert "\n## 128 MB\n" not in table

@@ -76,7 +76,7 @@ def test_the_layer_ships_the_source_alone_and_bytecode_for_every_interpreter_fou
     assert built.info["python_versions"] == list(PYTHON_VERSIONS)
     python = [n for n in names if n.startswith("telemetry-ext/python/") and not n.endswith("/")]
     assert [n for n in python if not n.startswith("telemetry-ext/python/telemetry_ext/")] == []
-    assert built.info["max_glibc"] is None
+    assert built.info["host_glibc"] is None
     # and bytecode of every source file for each CPython this machine has, and only for those
     assert built.info["bytecode"] == [v for v in PYTHON_VERSIONS if v in built.interpreters]
     for version in PYTHON_VERSIONS:
