@@ -59,6 +59,9 @@ SETTINGS = {
     "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
     "AWS_REGION": "us-east-1",
     "AWS_LAMBDA_FUNCTION_NAME": "startup-bench",
+    # On Lambda the listener's name, sandbox.localdomain, is in /etc/hosts; on this host it is not, and looking it
+    # up would ask the host's resolver (a thread and a DNS query Lambda never makes). An address stands for it.
+    "TELEMETRY_EXT_LISTENER_HOST": "127.0.0.1",
 }
 
 
