@@ -2,21 +2,20 @@
 per event (whatever the extension prints comes back to it as `extension` telemetry).
 
 Not the logging package: these few lines do not need it, and importing it (with string, traceback's formatting)
-was a tenth of what the native build's start-up still imports once the rest was trimmed. The native build leaves
-it out altogether: there, asyncio and concurrent.futures report through `library_logger`
-(build/nuitka-package.config.yml). In the interpreted flavour asyncio imports it anyway; `route_library_logs`
-gives its lines the same form.
+is start-up cost; no module the extension imports uses it, and the native build leaves it out altogether.
 """
 
 from __future__ import annotations
 
 import sys
-from types import TracebackType
 
 from telemetry_ext import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from types import TracebackType
     from typing import Final
+
+    ExcInfo = bool | BaseException | tuple[type[BaseException], BaseException, TracebackType | None] | None
 
 DEBUG: Final = 10
 INFO: Final = 20
@@ -26,8 +25,6 @@ CRITICAL: Final = 50
 LEVELS: Final = {"debug": DEBUG, "info": INFO, "warning": WARNING, "error": ERROR, "critical": CRITICAL}
 _NAMES: Final = {number: name.upper() for name, number in LEVELS.items()}
 _threshold = INFO
-
-ExcInfo = bool | BaseException | tuple[type[BaseException], BaseException, TracebackType | None] | None
 
 
 def set_level(name: str) -> None:
@@ -82,49 +79,3 @@ def _traceback(exc_info: ExcInfo) -> str:
     import traceback  # only with an exception to show
 
     return "".join(traceback.format_exception(*exc_info))
-
-
-class LibraryLogger:
-    """The part of `logging.Logger` that asyncio and concurrent.futures call, writing lines of the same form at
-    the level logging's root had here (INFO). Only the native build uses it (build/nuitka-package.config.yml)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def isEnabledFor(self, level: int) -> bool:
-        return level >= INFO
-
-    def log(self, level: int, message: str, *args: object, exc_info: ExcInfo = None, **_: object) -> None:
-        if level >= INFO:
-            write(level, message, args, exc_info)
-
-    def debug(self, message: str, *args: object, **kwargs: object) -> None:
-        pass  # below INFO
-
-    def info(self, message: str, *args: object, exc_info: ExcInfo = None, **_: object) -> None:
-        write(INFO, message, args, exc_info)
-
-    def warning(self, message: str, *args: object, exc_info: ExcInfo = None, **_: object) -> None:
-        write(WARNING, message, args, exc_info)
-
-    def error(self, message: str, *args: object, exc_info: ExcInfo = None, **_: object) -> None:
-        write(ERROR, message, args, exc_info)
-
-    def exception(self, message: str, *args: object, exc_info: ExcInfo = True, **_: object) -> None:
-        write(ERROR, message, args, exc_info)
-
-    def critical(self, message: str, *args: object, exc_info: ExcInfo = None, **_: object) -> None:
-        write(CRITICAL, message, args, exc_info)
-
-
-def library_logger(name: str) -> LibraryLogger:
-    return LibraryLogger(name)
-
-
-def route_library_logs() -> None:
-    """Where asyncio imported the logging package (the interpreted flavour), its lines take this module's form.
-    Looked up, not imported: the native build has no logging package, and asyncio logs through
-    `library_logger` there."""
-    logging = sys.modules.get("logging")
-    if logging is not None:
-        logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="telemetry-ext %(levelname)s %(message)s")

@@ -13,7 +13,6 @@ Writes ingest.json and ingest.md (medians of --repeat runs).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import socket
@@ -26,13 +25,15 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 # --source DIR measures another tree's telemetry_ext (e.g. `git worktree add /tmp/before <commit>`), so a change
-# can be measured before and after, side by side on one machine.
+# can be measured before and after, side by side on one machine. A tree from before the extension's own loop
+# (issue 21: an asyncio listener) is measured by that tree's own copy of this script.
 SOURCE = Path(sys.argv[sys.argv.index("--source") + 1]) if "--source" in sys.argv else REPO
 sys.path.insert(0, str(SOURCE))
 
 import orjson  # noqa: E402
 
 from telemetry_ext.events import decode_batch  # noqa: E402
+from telemetry_ext.loop import Loop  # noqa: E402
 from telemetry_ext.pipeline.batcher import Batcher, Identity  # noqa: E402
 from telemetry_ext.pipeline.listener import TelemetryListener  # noqa: E402
 from telemetry_ext.pipeline.ring_buffer import RingBuffer  # noqa: E402
@@ -87,24 +88,29 @@ print(time.perf_counter() - started)
 """
 
 
-async def over_http(payloads: list[bytes], folder: Path) -> float:
-    batcher = new_batcher()
-    listener = TelemetryListener(lambda decoded: batcher.ingest(decoded, 0.0), 64 << 20)
+def over_http(payloads: list[bytes], folder: Path) -> float:
+    """The listener on the extension's own loop (this thread, pinned to core 0), the client in a process pinned
+    to core 1; the loop runs until every event is buffered."""
+    batcher, loop = new_batcher(), Loop()
+    listener = TelemetryListener(loop, lambda decoded: batcher.ingest(decoded, 0.0), 64 << 20)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    await listener.start("127.0.0.1", port)
+    listener.start("127.0.0.1", port)
     paths = []
     for number, body in enumerate(payloads):
         path = folder / f"body-{number}.json"
         path.write_bytes(body)
         paths.append(str(path))
-    client = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CLIENT, str(port), *paths, stdout=asyncio.subprocess.PIPE,
+    expected = sum(len(orjson.loads(body)) for body in payloads)
+    client = subprocess.Popen(
+        [sys.executable, "-c", CLIENT, str(port), *paths], stdout=subprocess.PIPE,
         preexec_fn=lambda: os.sched_setaffinity(0, {1}),
     )  # fmt: skip
-    out, _ = await client.communicate()
-    await listener.stop()
+    loop.run_until(lambda: batcher.counters.received >= expected, deadline=time.monotonic() + 120)
+    out, _ = client.communicate()
+    listener.close()
+    loop.close()
     return float(batcher.counters.received) / float(out)
 
 
@@ -124,7 +130,7 @@ def main() -> int:
     runs: dict[str, list[float]] = {"in_process": [], "http": []}
     for _ in range(args.repeat):  # interleaved, so machine drift touches both alike
         runs["in_process"].append(in_process(payloads))
-        runs["http"].append(asyncio.run(over_http(payloads, scratch)))
+        runs["http"].append(over_http(payloads, scratch))
     for path in scratch.iterdir():
         path.unlink()
     scratch.rmdir()

@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from startup import CpuAccount  # noqa: E402
+from startup import CpuAccount, thread_cpu_ms  # noqa: E402
 
 from lambda_emulator.sandbox.layers import unpack_layer  # noqa: E402
 from tests.support.lambda_driver import Driver, driving  # noqa: E402
@@ -100,7 +100,7 @@ async def drive(driver: Driver, part: str, count: int, s3: S3Server, bucket: str
     import orjson
 
     await driver.until_waiting()
-    await until_single_threaded(driver.process.pid)
+    await until_settled(driver.process.pid)
     dispatcher = KeptAlive(driver.listener_port)
     previous = "r-0"
     for number in range(count):
@@ -125,17 +125,20 @@ async def drive(driver: Driver, part: str, count: int, s3: S3Server, bucket: str
     await driver.exited(deadline)
 
 
-async def until_single_threaded(pid: int) -> None:
-    """Until the writer's thread, which loads the S3 client once the first /next is on the wire, has ended: what
-    it costs is the first invoke's, not a part's (under valgrind it takes seconds, and moves the counts)."""
-    for _ in range(3000):
-        try:
-            if len(os.listdir(f"/proc/{pid}/task")) == 1:
-                return
-        except FileNotFoundError:
+async def until_settled(pid: int) -> None:
+    """Until the extension has done what its first /next set going (this checkout's writer's thread loads the S3
+    client then; an older build's executor did the same): no thread of it has run for 0.2 s. What that costs is
+    the first invoke's, not a part's (under valgrind it takes seconds, and moves the counts)."""
+    last, still_since = -1.0, time.monotonic()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        total = thread_cpu_ms(pid)
+        if total != last:
+            last, still_since = total, time.monotonic()
+        elif time.monotonic() - still_since >= 0.2:
             return
         await asyncio.sleep(0.01)
-    raise RuntimeError("the writer's thread did not end after loading the S3 client")
+    raise RuntimeError("the extension did not settle within 60 s of its first /next")
 
 
 async def until_written(s3: S3Server, bucket: str, objects: int) -> None:

@@ -76,29 +76,6 @@ def test_the_changed_module_compiles_and_uses_no_name_it_no_longer_defines(modul
     assert undefined_globals(changed, module) - undefined_globals(original, module) == set()
 
 
-REPLACED = [module for module, rules in RULES.items() if any("module_code" in rule for rule in rules)]
-"""Modules replaced whole (inspect): they keep only what Nuitka's runtime uses of them, checked below."""
-
-
-@pytest.mark.parametrize("module", [module for module in RULES if module not in REPLACED])
-def test_run_the_changed_module_defines_what_the_original_does_but_the_modules_it_no_longer_imports(
-    module: str,
-) -> None:
-    original = importlib.import_module(module)
-    if hasattr(original, "__path__"):
-        return  # a package's __init__ binds its submodules through the import system (asyncio's); compiled above
-    changed = ModuleType(module)
-    changed.__dict__.update(__name__=module, __package__=original.__package__, __file__=original.__file__)
-    exec(compile(patched(module, RULES[module]), module, "exec"), changed.__dict__)
-    missing = {name for name in vars(original) if name not in vars(changed) and not name.startswith("__")}
-    assert {name for name in missing if not isinstance(getattr(original, name), ModuleType)} == set()
-    constants = (int, str, bytes, tuple, frozenset)
-    differing = [name for name, value in vars(original).items()
-                 if isinstance(value, constants) and name in vars(changed) and vars(changed)[name] != value
-                 and not name.startswith("__")]  # fmt: skip
-    assert differing == []
-
-
 def test_pre_import_code_compiles() -> None:
     codes = [code for e in ENTRIES for imports in e.get("implicit-imports", []) for code in imports["pre-import-code"]]
     assert codes
